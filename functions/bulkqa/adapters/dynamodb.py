@@ -1,0 +1,159 @@
+"""DynamoDB: the labels table (one item per image and label) and the runs table (runs, jobs, tokens)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from .. import keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+_BATCH = 25
+
+
+def _to_attr(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, float, Decimal)):
+        return {"N": format(Decimal(str(value)), "f") if isinstance(value, float) else str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): _to_attr(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [_to_attr(v) for v in value]}
+    if value is None:
+        return {"NULL": True}
+    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
+
+
+def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _to_attr(v) for k, v in data.items() if v is not None}
+
+
+def _from_attr(attr: Mapping[str, Any]) -> Any:
+    (kind, value), = attr.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() and "." not in value else float(number)
+    if kind == "BOOL":
+        return bool(value)
+    if kind == "M":
+        return {k: _from_attr(v) for k, v in value.items()}
+    if kind == "L":
+        return [_from_attr(v) for v in value]
+    if kind == "NULL":
+        return None
+    if kind == "SS":
+        return set(value)
+    raise TypeError(f"unsupported DynamoDB type {kind}")
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _from_attr(v) for k, v in item.items()}
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(2.0, 0.05 * (2 ** attempt)) * (0.5 + random.random() / 2))  # noqa: S311 (jitter, not crypto)
+
+
+class LabelsTable:
+    """Items keyed by (run_partition, item_id); a run spans ``keys.LABEL_PARTITIONS`` partitions."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._ddb = client
+        self.table = table
+
+    def put_items(self, items: Iterable[Mapping[str, Any]]) -> int:
+        """BatchWriteItem in requests of 25, retrying unprocessed items; returns requests made."""
+        requests = 0
+        pending = [{"PutRequest": {"Item": to_item(item)}} for item in items]
+        for start in range(0, len(pending), _BATCH):
+            batch = pending[start:start + _BATCH]
+            attempt = 0
+            while batch:
+                response = self._ddb.batch_write_item(RequestItems={self.table: batch})  # type: ignore[dict-item]
+                requests += 1
+                batch = list(response.get("UnprocessedItems", {}).get(self.table, []))  # type: ignore[arg-type]
+                if batch:
+                    _backoff(attempt)
+                    attempt += 1
+        return requests
+
+    def set_verdicts(self, run_id: str, item: str, confirms: int, rejects: int, reviewers: Mapping[str, str],
+                     job: str, batch: str) -> bool:
+        """Write one image's counts (SET, so a retry writes the same values). False if no such item."""
+        try:
+            self._ddb.update_item(
+                TableName=self.table,
+                Key={"run_partition": {"S": keys.partition(run_id, item)}, "item_id": {"S": item}},
+                UpdateExpression="SET WorkerConfirmCount = :c, WorkerDisconfirmCount = :d, "
+                                 "WorkerVerdicts = :v, labeling_job = :j, batch_id = :b",
+                ConditionExpression="attribute_exists(item_id)",
+                ExpressionAttributeValues={":c": {"N": str(confirms)}, ":d": {"N": str(rejects)},
+                                           ":v": _to_attr(dict(reviewers)), ":j": {"S": job}, ":b": {"S": batch}},
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def run_items(self, run_id: str, attributes: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+        """Every item of a run: one paginated Query per partition, read in parallel, never a Scan."""
+        def query(partition: str) -> list[dict[str, Any]]:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "run_partition = :p",
+                "ExpressionAttributeValues": {":p": {"S": partition}},
+            }
+            if attributes:
+                names = {f"#a{n}": a for n, a in enumerate(attributes)}
+                kwargs["ProjectionExpression"] = ", ".join(names)
+                kwargs["ExpressionAttributeNames"] = names
+            out: list[dict[str, Any]] = []
+            for page in self._ddb.get_paginator("query").paginate(**kwargs):
+                out.extend(from_item(i) for i in page.get("Items", []))
+            return out
+
+        with ThreadPoolExecutor(max_workers=keys.LABEL_PARTITIONS) as pool:
+            for part in pool.map(query, keys.partitions(run_id)):
+                yield from part
+
+
+class RunsTable:
+    """One item per run (``run#<id>``) and per labeling job (``job#<name>``, holding the task token)."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._ddb = client
+        self.table = table
+
+    def register_run(self, run_id: str, data: Mapping[str, Any]) -> bool:
+        """Create the run record; False if this run (this uploaded object version) is already known."""
+        try:
+            self._ddb.put_item(TableName=self.table, Item=to_item({"pk": f"run#{run_id}", **data}),
+                               ConditionExpression="attribute_not_exists(pk)")
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def get(self, pk: str) -> dict[str, Any] | None:
+        item = self._ddb.get_item(TableName=self.table, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def update(self, pk: str, values: Mapping[str, Any]) -> None:
+        names = {f"#f{n}": k for n, k in enumerate(values)}
+        self._ddb.update_item(
+            TableName=self.table, Key={"pk": {"S": pk}},
+            UpdateExpression="SET " + ", ".join(f"#f{n} = :v{n}" for n in range(len(values))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":v{n}": _to_attr(v) for n, v in enumerate(values.values())},
+        )

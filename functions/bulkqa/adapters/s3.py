@@ -1,0 +1,81 @@
+"""S3: the run's files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+else:
+    S3Client = Any
+
+BLOCK = 8 * 1024 * 1024
+
+
+class ObjectStore:
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._s3 = client
+        self.bucket = bucket
+
+    def _version(self, version: str | None) -> dict[str, str]:
+        return {"VersionId": version} if version else {}
+
+    def head(self, key: str, version: str | None = None) -> dict[str, Any]:
+        return dict(self._s3.head_object(Bucket=self.bucket, Key=key, **self._version(version)))
+
+    def read_range(self, key: str, start: int, end: int, version: str | None = None) -> bytes:
+        """Bytes [start, end) of an object (one ranged GET)."""
+        if end <= start:
+            return b""
+        response = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end - 1}",
+                                       **self._version(version))
+        return response["Body"].read()
+
+    def stream(self, key: str, start: int = 0, version: str | None = None, block: int = BLOCK) -> Iterator[bytes]:
+        """The object's bytes from ``start`` in blocks (one streaming GET)."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key, **self._version(version)}
+        if start:
+            kwargs["Range"] = f"bytes={start}-"
+        body = self._s3.get_object(**kwargs)["Body"]
+        while True:
+            data = body.read(block)
+            if not data:
+                break
+            yield data
+
+    def read_bytes(self, key: str, version: str | None = None) -> bytes:
+        return self._s3.get_object(Bucket=self.bucket, Key=key, **self._version(version))["Body"].read()
+
+    def read_json(self, key: str) -> Any:
+        return json.loads(self.read_bytes(key))
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def put_json(self, key: str, value: Any) -> None:
+        self.put_bytes(key, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+                       "application/json")
+
+    def put_many(self, objects: list[tuple[str, bytes, str]], threads: int = 16) -> None:
+        """PUT many small objects concurrently (boto3 clients are thread-safe)."""
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for future in [pool.submit(self.put_bytes, *obj) for obj in objects]:
+                future.result()
+
+    def keys(self, prefix: str) -> list[str]:
+        out: list[str] = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            out.extend(obj["Key"] for obj in page.get("Contents", []))
+        return sorted(out)
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        self._s3.copy_object(Bucket=self.bucket, Key=target_key, CopySource={"Bucket": self.bucket, "Key": source_key})
+
+
+def read_s3_text(client: S3Client, uri: str) -> str:
+    """Read a whole object named by an s3:// URI as UTF-8 text."""
+    bucket, key = uri[5:].split("/", 1)
+    return client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")

@@ -1,0 +1,29 @@
+"""Lazy boto3 clients: built on first use, never at import time, cached per process.
+
+Tests and the local runtime call :func:`reset_clients` after starting or stopping an AWS emulation.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+_CONFIG_KWARGS: dict[str, Any] = {
+    # "standard" retries throttling (ThrottlingException, ProvisionedThroughputExceeded, SlowDown)
+    # and transient 5xx with backoff: transient errors are normal, not exceptional.
+    "retries": {"mode": "standard", "max_attempts": 8},
+    "connect_timeout": 5,
+    "read_timeout": 60,
+}
+
+
+@functools.cache
+def client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(**_CONFIG_KWARGS))  # type: ignore[call-overload]
+
+
+def reset_clients() -> None:
+    client.cache_clear()

@@ -1,0 +1,184 @@
+"""Names and keys: run ids, item ids, table keys, the bucket layout, labeling job names.
+
+Everything here is derived, never stored twice: a run id comes from the uploaded object version, an
+item id from (image, label), a labels-table partition from the run and the item id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from .errors import MalformedAnswer
+
+UPLOAD_PREFIX = "incoming/"
+RUNS_PREFIX = "runs/"
+REPORTS_PREFIX = "reports/"
+
+#: The labels table spreads each run over this many partition-key values, so a 1M-image run
+#: writes to 16 partitions (16 x 1,000 WCU/s) instead of one hot key, and the analysis reads a
+#: run with 16 Queries instead of a Scan. Part of the key layout: never change it for a live table.
+LABEL_PARTITIONS = 16
+
+#: Ground Truth label attribute: pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}, not ending in
+#: -metadata or -ref (ground-truth-contracts.md 4.1).
+LABEL_ATTRIBUTE_NAME = "bulk-qa-verdicts"
+
+_ITEM_ID = re.compile(r"^[0-9a-f]{16}$")
+_RUN_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$")
+_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_BATCH_KEY = re.compile(r"^runs/(?P<run>[a-z0-9-]+)/batches/(?P<seq>\d{6})-(?P<digest>[0-9a-f]{16})\.json$")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def slug(text: str, max_len: int = 24) -> str:
+    """Lower-case ``[a-z0-9-]`` rendering of a file name, never empty."""
+    out = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:max_len].strip("-")
+    return out or "labels"
+
+
+def run_id_for(bucket: str, key: str, version: str) -> str:
+    """The run id of one uploaded object version: readable, unique, stable under redelivery.
+
+    ``version`` is the S3 version id when versioning is on, else the event's sequencer/etag: the same
+    upload always maps to the same run, a re-upload (new version) to a new run.
+    """
+    stem = key.rsplit("/", 1)[-1]
+    if stem.lower().endswith(".csv"):
+        stem = stem[:-4]
+    return f"{slug(stem)}-{_sha(f'{bucket}/{key}#{version}')[:10]}"
+
+
+def is_run_id(value: str) -> bool:
+    return bool(_RUN_ID.match(value))
+
+
+def item_id(image_uri: str, label: str) -> str:
+    """Stable 16-hex id of one (image, label) record; the checkbox id on the worker page."""
+    return _sha(f"{image_uri}\n{label}")[:16]
+
+
+def is_item_id(value: str) -> bool:
+    return bool(_ITEM_ID.match(value))
+
+
+def partition(run_id: str, item: str) -> str:
+    """Labels-table partition key of an item of a run."""
+    return f"{run_id}#{int(item[:4], 16) % LABEL_PARTITIONS:02d}"
+
+
+def partitions(run_id: str) -> list[str]:
+    """Every partition-key value of a run, for reading it back without a Scan."""
+    return [f"{run_id}#{n:02d}" for n in range(LABEL_PARTITIONS)]
+
+
+# --- the bucket layout: runs/<run id>/... and reports/<run id>/... ---------------------------------
+
+
+def run_prefix(run_id: str) -> str:
+    return f"{RUNS_PREFIX}{run_id}/"
+
+
+def plan_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}ingest/chunks.json"
+
+
+def chunk_result_key(run_id: str, chunk: int) -> str:
+    return f"{run_prefix(run_id)}ingest/results/{chunk:06d}.json"
+
+
+def chunk_results_prefix(run_id: str) -> str:
+    return f"{run_prefix(run_id)}ingest/results/"
+
+
+def rejected_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}rejected.csv"
+
+
+def ingest_summary_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}ingest/summary.json"
+
+
+def batch_digest(item_ids: list[str] | tuple[str, ...] | set[str] | frozenset[str]) -> str:
+    """Digest of a batch's membership: the worker's answer must name exactly these items."""
+    return _sha("\n".join(sorted(item_ids)))[:16]
+
+
+def batch_key(run_id: str, seq: int, digest: str) -> str:
+    return f"{run_prefix(run_id)}batches/{seq:06d}-{digest}.json"
+
+
+def manifest_key(run_id: str, part: int) -> str:
+    return f"{run_prefix(run_id)}manifests/part-{part:03d}.manifest"
+
+
+def worker_template_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}worker-task.liquid.html"
+
+
+def labeling_output_prefix(run_id: str) -> str:
+    return f"{run_prefix(run_id)}labeling-output/"
+
+
+def report_prefix(run_id: str) -> str:
+    return f"{REPORTS_PREFIX}{run_id}/"
+
+
+def job_name(run_id: str, part: int) -> str:
+    """Lower-case labeling job name (names are case-insensitive and can never be reused)."""
+    name = f"bulkqa-{run_id}-p{part:02d}"
+    if not _JOB_NAME.match(name) or len(name) > 63:
+        raise ValueError(f"invalid labeling job name {name!r}")
+    return name
+
+
+def job_name_from_arn(arn: str) -> str:
+    """``arn:aws:sagemaker:<region>:<acct>:labeling-job/<name>`` -> lower-cased name."""
+    marker = ":labeling-job/"
+    if marker not in arn:
+        raise ValueError(f"not a labeling job ARN: {arn!r}")
+    return arn.split(marker, 1)[1].split("/", 1)[0].lower()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRef:
+    """What a batch file's S3 URI says about the batch, without reading it."""
+
+    bucket: str
+    key: str
+    run_id: str
+    seq: int
+    digest: str
+
+    @property
+    def batch_id(self) -> str:
+        return f"{self.seq:06d}-{self.digest}"
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    bucket, key = uri[5:].split("/", 1)
+    if not bucket or not key:
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    return bucket, key
+
+
+def parse_batch_uri(uri: str) -> BatchRef:
+    """Parse ``s3://<bucket>/runs/<run>/batches/<seq>-<digest>.json``; MalformedAnswer if not."""
+    try:
+        bucket, key = parse_s3_uri(uri)
+    except ValueError as exc:
+        raise MalformedAnswer(f"data object {uri!r} is not a batch file written by make_batches") from exc
+    match = _BATCH_KEY.match(key)
+    if not match:
+        raise MalformedAnswer(f"data object {uri!r} is not a batch file written by make_batches")
+    return BatchRef(bucket, key, match["run"], int(match["seq"]), match["digest"])

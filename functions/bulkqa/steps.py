@@ -1,0 +1,358 @@
+"""The workflow's steps as typed functions over adapters. Handlers only parse and wire.
+
+Data flows one way: CSV -> chunk results -> batches + manifests -> labeling jobs -> verdicts ->
+reports. Only counts and S3 pointers travel between states (Step Functions' 256 KiB limit).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import batching, consolidation, csvfile, ingest, keys, log, prelabel
+from .adapters.dynamodb import LabelsTable, RunsTable
+from .adapters.s3 import ObjectStore
+from .adapters.stepfunctions import TaskCallbacks
+from .errors import (
+    InvalidEvent,
+    InvalidLabelFile,
+    LabelingJobFailed,
+    LabelingJobStopped,
+    MalformedBatch,
+    NoRowsAccepted,
+)
+from .labeling import JobSpec, JobStatus, ReviewBackend
+from .settings import AnalysisSettings, BatchSettings, IngestSettings, LabelingSettings, StackSettings
+
+HEAD_BYTES = 256 * 1024
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _get(mapping: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(mapping, Mapping) or part not in mapping:
+            return None
+        mapping = mapping[part]
+    return mapping
+
+
+def _require_str(event: Mapping[str, Any], name: str) -> str:
+    value = event.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidEvent(f"the step's input has no {name!r}; was the state machine changed?")
+    return value
+
+
+# --- 1. register the run ----------------------------------------------------------------------------
+
+
+def register_run(event: Mapping[str, Any], stack: StackSettings, runs: RunsTable) -> dict[str, Any]:
+    """S3 "Object Created" event -> run id; a second event for the same object version is a duplicate."""
+    bucket = _get(event, "detail", "bucket", "name")
+    obj = _get(event, "detail", "object")
+    if event.get("source") != "aws.s3" or not isinstance(bucket, str) or not isinstance(obj, Mapping):
+        raise InvalidEvent("expected an S3 'Object Created' event from EventBridge")
+    key = obj.get("key")
+    if not isinstance(key, str) or not key.startswith(keys.UPLOAD_PREFIX) or not key.lower().endswith(".csv"):
+        raise InvalidEvent(f"object {key!r} is not a .csv file under {keys.UPLOAD_PREFIX}")
+    if bucket != stack.bucket:
+        raise InvalidEvent(f"object is in bucket {bucket!r}, not the stack's bucket")
+    version = obj.get("version-id") or ""
+    # without versioning, the sequencer (or the etag) tells one upload of a key from the next
+    identity = version or obj.get("sequencer") or obj.get("etag") or obj.get("eTag") or ""
+    run_id = keys.run_id_for(bucket, key, str(identity))
+    source = {"bucket": bucket, "key": key, "version": str(version), "size": int(obj.get("size") or 0)}
+    created = runs.register_run(run_id, {"status": "registered", "source": source, "created": _now()})
+    if not created:
+        log.info("duplicate upload event: this object version already has a run", run_id=run_id, key=key)
+    else:
+        log.info("run registered", run_id=run_id, key=key)
+    return {"run_id": run_id, "duplicate": not created, "source": source}
+
+
+# --- 2. check the file and plan the chunks -------------------------------------------------------
+
+
+def plan_ingest(event: Mapping[str, Any], settings: IngestSettings, store: ObjectStore) -> dict[str, Any]:
+    """Check the file (a readable CSV with the needed columns) and write the chunk list for the Map."""
+    run_id = _require_str(event, "run_id")
+    source = event.get("source") or {}
+    key, version = str(source.get("key", "")), str(source.get("version", "")) or None
+    try:
+        size = int(store.head(key, version)["ContentLength"])
+    except Exception as exc:  # the object is gone or unreadable: a file problem, not a bug
+        raise InvalidLabelFile(f"cannot read s3://{store.bucket}/{key}: {exc}; upload the file again") from exc
+    head = store.read_range(key, 0, min(size, HEAD_BYTES), version)
+    header = csvfile.read_header(head)
+    scale = csvfile.decide_scale(csvfile.sample_confidences(head, header), settings.confidence_scale)
+    chunks, records = csvfile.plan_chunks(store.stream(key, header.data_start, version), header.data_start,
+                                          settings.chunk_bytes)
+    if records == 0 or not chunks:
+        raise InvalidLabelFile("the file has a header but no data rows; add one row per labelled image")
+    store.put_json(keys.plan_key(run_id), [c.to_json() for c in chunks])
+    log.info("ingest planned", run_id=run_id, chunks=len(chunks), records=records, bytes=size, scale=scale)
+    return {
+        "plan_key": keys.plan_key(run_id), "chunks": len(chunks), "records": records, "scale": scale,
+        "header": header.to_json(),
+    }
+
+
+# --- 3. validate and store one chunk ---------------------------------------------------------------
+
+
+def ingest_chunk(event: Mapping[str, Any], settings: IngestSettings, store: ObjectStore,
+                 labels: LabelsTable) -> dict[str, Any]:
+    """Validate one chunk's rows, write accepted items (BatchWriteItem), save the chunk's result."""
+    run_id = _require_str(event, "run_id")
+    source, plan, chunk = event.get("source") or {}, event.get("ingest") or {}, event.get("chunk") or {}
+    try:
+        header = csvfile.Header.from_json(plan["header"])
+        index, start, end, first_line = (int(chunk[k]) for k in ("chunk", "start", "end", "first_line"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidEvent(f"ingest_labels needs run_id, source, ingest.header and chunk: {exc}") from exc
+    rules = ingest.Rules(settings.stack.bucket, settings.image_bucket, settings.min_confidence, str(plan.get("scale")))
+    data = store.read_range(str(source.get("key")), start, end, str(source.get("version") or "") or None)
+    result = ingest.validate_chunk(data, index, first_line, header, rules)
+    requests = labels.put_items(ingest.label_item(run_id, row) for row in result.accepted)
+    store.put_json(keys.chunk_result_key(run_id, index), result.to_json())
+    counts = result.to_json()["counts"]
+    log.info("chunk ingested", run_id=run_id, chunk=index, rows=result.rows, write_requests=requests, **counts)
+    return {"chunk": index, "rows": result.rows, **counts}
+
+
+# --- 4. make the batches ------------------------------------------------------------------------------
+
+
+def _rejected_csv(rows: list[list[Any]]) -> bytes:
+    from .reports import csv_safe
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["line", "reason", "image", "label", "confidence"])
+    for row in sorted(rows, key=lambda r: int(r[0])):
+        writer.writerow([row[0], *(csv_safe(str(v)) for v in row[1:])])
+    return out.getvalue().encode("utf-8")
+
+
+def make_batches(event: Mapping[str, Any], settings: BatchSettings, store: ObjectStore, labels: LabelsTable,
+                 runs: RunsTable) -> dict[str, Any]:
+    """Gather the chunk results, write rejected.csv, the batch files and one manifest per job."""
+    run_id = _require_str(event, "run_id")
+    expected = int(_get(event, "ingest", "chunks") or 0)
+    result_keys = store.keys(keys.chunk_results_prefix(run_id))
+    if len(result_keys) != expected:
+        raise InvalidEvent(f"expected {expected} chunk results for run {run_id}, found {len(result_keys)}")
+    accepted: list[list[Any]] = []
+    rejected: list[list[Any]] = []
+    rows = blank = below_min = 0
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for result in pool.map(store.read_json, result_keys):
+            accepted.extend(result["accepted"])
+            rejected.extend(result["rejected"])
+            rows += int(result["rows"])
+            blank += int(result["blank"])
+            below_min += int(result["counts"]["below_min_confidence"])
+    dedup = batching.deduplicate(accepted)
+    rejected.extend(dedup.duplicates)
+    if dedup.kept_over_duplicates:  # a later duplicate in another chunk may have overwritten these items
+        labels.put_items(ingest.label_item(run_id, row) for row in dedup.kept_over_duplicates)
+    store.put_bytes(keys.rejected_key(run_id), _rejected_csv(rejected), "text/csv; charset=utf-8")
+    counts = {"total": rows, "accepted": len(dedup.rows), "rejected": len(rejected),
+              "below_min_confidence": below_min, "blank_lines": blank}
+    summary = {"run_id": run_id, "rows": counts, "rejected_key": keys.rejected_key(run_id)}
+    if not dedup.rows:
+        store.put_json(keys.ingest_summary_key(run_id), summary)
+        runs.update(f"run#{run_id}", {"status": "no rows accepted", "rows": counts})
+        raise NoRowsAccepted(
+            f"no row of the file was accepted ({counts['rejected']} rejected, {below_min} below the minimum "
+            f"confidence); see s3://{store.bucket}/{keys.rejected_key(run_id)} for the reasons, fix the file and upload it again"
+        )
+    batches = batching.make_batches(dedup.rows, settings.batch_size)
+    store.put_many([(b.key(run_id), json.dumps(b.document(run_id), ensure_ascii=False).encode("utf-8"),
+                     "application/json") for b in batches])
+    jobs = []
+    for part, job_batches in enumerate(batching.split_jobs(batches, settings.max_objects_per_job)):
+        manifest = "".join(b.manifest_line(run_id, store.bucket) + "\n" for b in job_batches)
+        store.put_bytes(keys.manifest_key(run_id, part), manifest.encode("utf-8"), "application/jsonlines")
+        jobs.append({"run_id": run_id, "part": part, "tasks": len(job_batches),
+                     "manifest": f"s3://{store.bucket}/{keys.manifest_key(run_id, part)}"})
+    summary.update({"tasks": len(batches), "jobs": len(jobs), "labels": len({b.label for b in batches})})
+    store.put_json(keys.ingest_summary_key(run_id), summary)
+    runs.update(f"run#{run_id}", {"status": "batched", "rows": counts, "tasks": len(batches), "jobs": len(jobs)})
+    log.info("batches written", run_id=run_id, tasks=len(batches), jobs=len(jobs), **counts)
+    return {"rows": counts, "tasks": len(batches), "images": len(dedup.rows), "jobs": jobs,
+            "check_seconds": settings.completion_check_seconds}
+
+
+# --- 5. start the labeling job and wait ---------------------------------------------------------------
+
+
+def worker_template() -> bytes:
+    return resources.files("bulkqa").joinpath("templates/worker_task.liquid.html").read_bytes()
+
+
+def start_labeling_job(event: Mapping[str, Any], settings: LabelingSettings, store: ObjectStore, runs: RunsTable,
+                       backend: ReviewBackend, callbacks: TaskCallbacks) -> dict[str, Any]:
+    """Store the task token, start the job unless it exists, and resume at once if it already ended.
+
+    Called again after every check interval (the wait's timeout), so a lost completion event never
+    leaves a run waiting forever: the new call sees the finished job and resumes the workflow itself.
+    """
+    run_id, token = _require_str(event, "run_id"), _require_str(event, "token")
+    part, tasks = int(event.get("part", 0)), int(event.get("tasks", 0))
+    spec = JobSpec(run_id, part, _require_str(event, "manifest"), tasks,
+                   f"s3://{store.bucket}/{keys.worker_template_key(run_id)}",
+                   f"s3://{store.bucket}/{keys.labeling_output_prefix(run_id)}")
+    # the token is stored before the job exists, so even an instant completion event finds it
+    runs.update(f"job#{spec.name}", {"token": token, "run_id": run_id, "part": part, "updated": _now()})
+    store.put_bytes(keys.worker_template_key(run_id), worker_template(), "text/html; charset=utf-8")
+    arn = backend.start(spec)
+    status = backend.status(spec.name)
+    log.info("labeling job started or resumed", run_id=run_id, job=spec.name, status=status.status, tasks=tasks)
+    if status.terminal:
+        deliver(status, token, callbacks)
+    return {"job_name": spec.name, "job_arn": arn}
+
+
+def deliver(status: JobStatus, token: str, callbacks: TaskCallbacks) -> bool:
+    """Resume the waiting workflow with the job's outcome."""
+    if status.status == "Completed":
+        return callbacks.succeed(token, status.result())
+    if status.status == "Failed":
+        return callbacks.fail(token, LabelingJobFailed.__name__,
+                              f"labeling job {status.name} failed: {status.failure_reason or 'no reason given'}")
+    return callbacks.fail(token, LabelingJobStopped.__name__, json.dumps(status.result()))
+
+
+# --- 6. the labeling job's state-change event ------------------------------------------------------------
+
+
+def on_labeling_job_event(event: Mapping[str, Any], runs: RunsTable, backend: ReviewBackend,
+                          callbacks: TaskCallbacks) -> dict[str, Any]:
+    resources_ = event.get("resources")
+    if not isinstance(resources_, list) or not resources_ or not isinstance(resources_[0], str):
+        log.warning("labeling job event without a job ARN; ignored")
+        return {"resumed": False, "reason": "no job ARN"}
+    try:
+        name = keys.job_name_from_arn(resources_[0])
+    except ValueError:
+        log.warning("event resource is not a labeling job; ignored", resource=resources_[0][:200])
+        return {"resumed": False, "reason": "not a labeling job"}
+    job = runs.get(f"job#{name}")
+    if not job or not job.get("token"):
+        log.info("labeling job not started by this stack; ignored", job=name)
+        return {"resumed": False, "reason": "unknown job"}
+    status = backend.status(name)
+    if not status.terminal:
+        log.info("job not finished yet; waiting", job=name, status=status.status)
+        return {"resumed": False, "reason": f"status {status.status}"}
+    resumed = deliver(status, str(job["token"]), callbacks)
+    return {"resumed": resumed, "job": name, "status": status.status}
+
+
+# --- 7. pre-labeling and consolidation (called by Ground Truth) ------------------------------------------
+
+
+def pre_labeling(event: Mapping[str, Any], read_json: Callable[[str], Any]) -> dict[str, Any]:
+    data_object = event.get("dataObject")
+    uri = data_object.get("source-ref") if isinstance(data_object, Mapping) else None
+    if not isinstance(uri, str):
+        raise MalformedBatch("the data object has no source-ref to a batch file; was the manifest edited?")
+    try:
+        ref = keys.parse_batch_uri(uri)
+    except Exception as exc:
+        raise MalformedBatch(str(exc)) from exc
+    task_input = prelabel.task_input(read_json(uri), ref)
+    return {"taskInput": task_input, "isHumanAnnotationRequired": True}
+
+
+def post_labeling(event: Mapping[str, Any], labels: LabelsTable, read_text: Callable[[str], str]) -> list[dict[str, Any]]:
+    """Consolidate every reviewer's answer; one write per image; exactly one entry per data object."""
+    attribute = event.get("labelAttributeName") or keys.LABEL_ATTRIBUTE_NAME
+    job_arn = str(event.get("labelingJobArn") or "")
+    payload_uri = _get(event, "payload", "s3Uri")
+    if not isinstance(payload_uri, str):
+        raise InvalidEvent("the consolidation request has no payload.s3Uri")
+    results = consolidation.consolidate(json.loads(read_text(payload_uri)), read_text)
+    job = job_arn.rsplit("/", 1)[-1]
+
+    def write(result: consolidation.ObjectResult) -> dict[str, Any]:
+        unknown: list[str] = []
+        if result.batch is not None:
+            for tally in result.images.values():
+                if not labels.set_verdicts(result.batch.run_id, tally.item_id, tally.confirms, tally.rejects,
+                                           tally.reviewers, job, result.batch.batch_id):
+                    unknown.append(tally.item_id)
+        for excluded in result.excluded:
+            log.warning("reviewer answer excluded", job=job, dataset_object=result.dataset_object_id,
+                        worker=excluded["workerId"], reason=excluded["reason"])
+        if unknown:
+            log.warning("images not in the labels table; not created", job=job, items=unknown)
+        if result.error:
+            log.warning("data object not consolidated", job=job, dataset_object=result.dataset_object_id,
+                        reason=result.error)
+        return result.response_entry(str(attribute), unknown)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(write, results))
+
+
+# --- 8. analyze ----------------------------------------------------------------------------------------------
+
+
+VERDICT_ATTRIBUTES = ("s3_image_url", "label", "confidence", "WorkerConfirmCount", "WorkerDisconfirmCount",
+                      "WorkerVerdicts")
+
+
+def verdicts(items: Iterator[dict[str, Any]]) -> Iterator[Any]:
+    from .analysis import Verdict
+
+    for item in items:
+        reviewers = item.get("WorkerVerdicts")
+        yield Verdict(image=str(item["s3_image_url"]), label=str(item["label"]), confidence=float(item["confidence"]),
+                      confirms=int(item.get("WorkerConfirmCount") or 0), rejects=int(item.get("WorkerDisconfirmCount") or 0),
+                      reviewers=reviewers if isinstance(reviewers, dict) else None)
+
+
+def analyze(event: Mapping[str, Any], settings: AnalysisSettings, store: ObjectStore, labels: LabelsTable,
+            runs: RunsTable) -> dict[str, Any]:
+    from .analysis import AnalysisOptions, RowCounts
+    from .reports import write_reports
+
+    run_id = _require_str(event, "run_id")
+    partial = bool(event.get("partial", False))
+    summary = store.read_json(keys.ingest_summary_key(run_id))
+    counts = summary["rows"]
+    rows = RowCounts(int(counts["total"]), int(counts["accepted"]), int(counts["rejected"]),
+                     int(counts["below_min_confidence"]))
+    options = AnalysisOptions(min_confidence=settings.min_confidence, max_fp_ratio=settings.max_fp_ratio)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        report = write_reports(verdicts(labels.run_items(run_id, VERDICT_ATTRIBUTES)), rows, options, out,
+                               partial=partial, title=f"bulk-label-qa report: run {run_id}")
+        prefix = keys.report_prefix(run_id)
+        store.put_many([(prefix + f.name, f.read_bytes(), _content_type(f.name)) for f in sorted(out.iterdir())])
+    store.copy(keys.rejected_key(run_id), prefix + "rejected.csv")
+    totals = report.get("totals", {})
+    runs.update(f"run#{run_id}", {"status": "partial report" if partial else "analyzed", "report": prefix})
+    result = {"run_id": run_id, "report_prefix": f"s3://{store.bucket}/{prefix}", "partial": partial,
+              "rows": counts, "reviewed": totals.get("total"), "pct_correct": totals.get("pct_correct")}
+    log.info("analysis written", **result)
+    return result
+
+
+def _content_type(name: str) -> str:
+    return {".json": "application/json", ".csv": "text/csv; charset=utf-8", ".md": "text/markdown; charset=utf-8",
+            ".html": "text/html; charset=utf-8", ".jsonl": "application/jsonlines"}.get(Path(name).suffix,
+                                                                                      "application/octet-stream")
