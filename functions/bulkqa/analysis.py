@@ -40,6 +40,8 @@ BUCKET_WIDTH = 5.0
 #: Confidence values are summed as integers in units of 1e-8 so that sums are exact and order-free.
 _CONF_SCALE = 100_000_000
 
+#: How many ways to settle a missing precision bound the evidence lists (the cheapest first).
+_MAX_OPTIONS = 3
 #: Per-cell counters (a flat list per class, ``_NF`` slots per cell).
 _C, _D, _S, _U, _SUM = 0, 1, 2, 3, 4
 _NF = 5
@@ -63,8 +65,9 @@ METHODS: dict[str, str] = {
     "threshold_evidence": (
         "When the precision bound is null, the number of additional reviewed items with confidence >= t "
         "that would make the lower bound reach the target if the observed precision above t held (the "
-        "smallest n with Wilson lower bound >= target). When the bucket walk was decided by fewer than "
-        "min_evidence reviewed items, the number of further reviews that would reach min_evidence."
+        "smallest n with Wilson lower bound >= target); the three cheapest edges are listed. When the "
+        "bucket walk was decided by fewer than min_evidence reviewed items, the number of further reviews "
+        "that would reach min_evidence."
     ),
     "calibration": (
         "Reliability per bucket: mean model confidence of the reviewed items (0-100) against their % "
@@ -670,7 +673,7 @@ def _evidence(
                 }
             )
         candidates.sort(key=lambda c: (c["additional_reviews"], c["threshold"]))
-        bound_note = {"reachable": bool(candidates), "options": candidates}
+        bound_note = {"reachable": bool(candidates), "options": candidates[:_MAX_OPTIONS]}
         target_text = f"{100.0 * target:.1f} %"
         if not any_reviewed:
             sentences.append("No reviewed item in the buckets, so no threshold can be estimated.")

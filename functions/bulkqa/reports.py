@@ -40,7 +40,8 @@ REPORT_FILES = (
 )
 
 _CSV_ACTIVE = ("=", "+", "-", "@", "\t", "\r", "\n")
-_MD_ACTIVE = set("\\`*_{}[]()<>#+-.!|~&$")
+_MD_ACTIVE = set("\\`*_{}[]<>#|~&$")
+_MD_PROSE = set("\\`*_[]<>|")
 
 BLOG_NOTE = (
     "The blog post's own table counted empty cells as 0 % (its Class Average row for shellfish.csv, "
@@ -60,6 +61,11 @@ def md_escape(value: str) -> str:
     """Text safe inside a Markdown table cell: line breaks flattened, markup characters escaped."""
     flat = " ".join(value.splitlines()) if value else ""
     return "".join("\\" + ch if ch in _MD_ACTIVE else ch for ch in flat.replace("\t", " "))
+
+
+def _md_prose(value: str) -> str:
+    """The report's own sentences in Markdown: only the characters that would change them escaped."""
+    return "".join("\\" + ch if ch in _MD_PROSE else ch for ch in value)
 
 
 def _h(value: object) -> str:
@@ -325,7 +331,7 @@ def render_markdown(report: Mapping[str, Any], title: str = "bulk-label-qa repor
             f"precision bound {_threshold(threshold['precision_bound'])}."
         )
         if threshold["evidence"]:
-            line += " " + md_escape(threshold["evidence"]["summary"])
+            line += " " + _md_prose(threshold["evidence"]["summary"])
         out.append(line)
     out += ["", "## Calibration", ""]
     cal = totals["calibration"]
@@ -409,9 +415,9 @@ def render_markdown(report: Mapping[str, Any], title: str = "bulk-label-qa repor
             ],
         )
     out += ["", "## Definitions and methods", ""]
-    out += [f"- {line}" for line in _definitions(report)]
-    out += [f"- **{md_escape(name)}**: {md_escape(text)}" for name, text in report["methods"].items()]
-    out.append(f"- {md_escape(BLOG_NOTE)}")
+    out += [f"- {_md_prose(line)}" for line in _definitions(report)]
+    out += [f"- **{_md_prose(name)}**: {_md_prose(text)}" for name, text in report["methods"].items()]
+    out.append(f"- {_md_prose(BLOG_NOTE)}")
     return "\n".join(out) + "\n"
 
 
@@ -485,6 +491,12 @@ tr.avg td{font-style:italic}
 td.w{padding:0 6px}
 .heat td.c{text-align:center;min-width:92px;border:2px solid #fff;padding:6px 8px;line-height:1.2}
 .heat td.c small{display:block;font-size:11px;opacity:.85}
+.heat td.lab{min-width:140px}
+.heat.compact td.lab{min-width:100px;font-size:13px}
+.heat.compact td.c{min-width:0;padding:3px 2px;font-size:11px;border-width:1px}
+.heat.compact td.c small{font-size:9px}
+.heat.compact th{padding:5px 2px;font-size:11px;text-align:center}
+.heat.compact th.l{text-align:left}
 .na{background:repeating-linear-gradient(45deg,#f2f4f7,#f2f4f7 5px,#e3e7ec 5px,#e3e7ec 10px);color:#59636e}
 .legend{display:flex;gap:18px;align-items:center;font-size:13px;color:var(--muted);flex-wrap:wrap}
 .sw{display:inline-block;width:14px;height:14px;border-radius:3px;vertical-align:-2px;margin-right:5px}
@@ -669,36 +681,52 @@ def _class_table(report: Mapping[str, Any], target_pct: float) -> str:
     return f"<div class='scroll'><table class='cls'><thead>{head}</thead><tbody>{rows}</tbody></table></div>"
 
 
-def _heat_cell(p: float | None, small: str, title: str) -> str:
+def _heat_cell(p: float | None, small: str, title: str, digits: int = 1) -> str:
     if p is None:
         return f"<td class='c na' title='{_h(title)}'>n/a<small>{_h(small)}</small></td>"
     fill, ink = _ramp(p)
     return (
-        f"<td class='c' style='background:{fill};color:{ink}' title='{_h(title)}'>{p:.1f} %"
+        f"<td class='c' style='background:{fill};color:{ink}' title='{_h(title)}'>{p:.{digits}f} %"
         f"<small>{_h(small)}</small></td>"
     )
 
 
 def _heatmap(report: Mapping[str, Any]) -> str:
     names = [_bucket_name({"low": low, "high": high}) for low, high in report["buckets"]]
+    compact = len(names) > 8
+    digits = 0 if compact else 1
+
+    def note(wrong: int, total: int) -> str:
+        if not total:
+            return "-" if compact else "no reviews"
+        return f"{wrong}/{total}" if compact else f"{wrong}/{total} wrong"
+
     head = "<tr><th class='l'>Label</th>" + "".join(f"<th>{_h(n)}</th>" for n in names) + "<th>All</th></tr>"
     body = []
     for entry in [*report["classes"], {"label": "TOTALS", **report["totals"]}]:
         cells = []
         for name, b in zip(names, entry["buckets"], strict=True):
-            small = f"{b['incorrect']}/{b['total']} wrong" if b["total"] else "no reviews"
-            cells.append(_heat_cell(b["pct_correct"], small, f"{entry['label']} {name}: {small}"))
+            small = note(b["incorrect"], b["total"])
+            title = f"{entry['label']} {name}: {b['incorrect']}/{b['total']} wrong"
+            cells.append(_heat_cell(b["pct_correct"], small, title, digits))
         wrong = entry["disconfirmed"] + entry["split"]
-        small = f"{wrong}/{entry['total']} wrong" if entry["total"] else "no reviews"
-        cells.append(_heat_cell(entry["pct_correct"], small, f"{entry['label']}: {small}"))
+        small = note(wrong, entry["total"])
+        cells.append(
+            _heat_cell(
+                entry["pct_correct"], small, f"{entry['label']}: {wrong}/{entry['total']} wrong", digits
+            )
+        )
         cls = " class='sum'" if "threshold" not in entry else ""
         body.append(f"<tr{cls}><td class='lab'>{_h(entry['label'])}</td>{''.join(cells)}</tr>")
     average = report["class_average"]
+    unit = "" if compact else " classes"
     cells = [
-        _heat_cell(b["pct_correct"], f"{b['classes']} classes", f"class average {n}")
+        _heat_cell(
+            b["pct_correct"], f"{b['classes']}{unit}", f"class average {n}: {b['classes']} classes", digits
+        )
         for n, b in zip(names, average["buckets"], strict=True)
     ]
-    cells.append(_heat_cell(average["pct_correct"], f"{average['classes']} classes", "class average"))
+    cells.append(_heat_cell(average["pct_correct"], f"{average['classes']}{unit}", "class average", digits))
     body.append(f"<tr class='avg'><td class='lab'>Class average</td>{''.join(cells)}</tr>")
     legend_stops = "".join(
         f'<stop offset="{x:.0f}%" stop-color="#{c[0]:02x}{c[1]:02x}{c[2]:02x}"/>' for x, c in _STOPS
@@ -715,7 +743,8 @@ def _heatmap(report: Mapping[str, Any]) -> str:
         + "</svg><span><span class='sw na'></span>n/a: no reviewed item (not 0 %)</span></div>"
     )
     rows = "".join(body)
-    table = f"<table class='heat'><thead>{head}</thead><tbody>{rows}</tbody></table>"
+    kind = "heat compact" if compact else "heat"
+    table = f"<table class='{kind}'><thead>{head}</thead><tbody>{rows}</tbody></table>"
     return f"<div class='scroll'>{table}</div>{legend}"
 
 
@@ -878,9 +907,13 @@ def _reliability(
             'stroke-width="1">'
             f"<title>{_h(tip)}</title></circle>"
         )
-        if big:
+        if big and len(buckets) <= 8:
+            near_right = cx > left + plot_w - 50
+            anchor = "end" if near_right else "start"
+            tx = cx - 8 if near_right else cx + 8
             parts.append(
-                f'<text x="{cx + 8:.1f}" y="{cy - 6:.1f}" font-size="11" fill="#1f2328">n={b["total"]}</text>'
+                f'<text x="{tx:.1f}" y="{cy - 8:.1f}" font-size="11" text-anchor="{anchor}" '
+                f'fill="#1f2328">n={b["total"]}</text>'
             )
     if big:
         parts.append(
