@@ -119,14 +119,14 @@ def _count(text: str | None, column: str, line: int) -> int:
     return int(value)
 
 
-def read_verdicts(stream: TextIO, name: str = "verdicts") -> Iterator[Verdict]:
+def read_verdicts(stream: TextIO) -> Iterator[Verdict]:
     """Verdicts from a labels-table CSV export, one row at a time; VerdictFileError on a bad row."""
     reader = csv.reader(stream)
     try:
         header = next(reader)
     except StopIteration:
         raise VerdictFileError(
-            f"{name} is empty: expected a header line with {', '.join(REQUIRED)}"
+            f"the file is empty: expected a header line with {', '.join(REQUIRED)}"
         ) from None
     columns = [_canonical(h) for h in header]
     missing = [c for c in REQUIRED if c not in columns]
@@ -227,7 +227,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
     try:
         with path.open(newline="", encoding="utf-8-sig") as stream:
             report = write_reports(
-                read_verdicts(stream, str(path)),
+                read_verdicts(stream),
                 None,
                 options,
                 pathlib.Path(args.out),
