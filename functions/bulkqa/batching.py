@@ -30,14 +30,25 @@ class Batch:
 
     def document(self, run_id: str) -> dict[str, Any]:
         return {
-            "version": BATCH_FORMAT_VERSION, "run_id": run_id, "seq": self.seq, "label": self.label,
-            "items": [{"id": r[1], "image": r[3], "s3_uri": r[2], "confidence": r[5], "line": r[0]}
-                      for r in self.items],
+            "version": BATCH_FORMAT_VERSION,
+            "run_id": run_id,
+            "seq": self.seq,
+            "label": self.label,
+            "items": [
+                {"id": r[1], "image": r[3], "s3_uri": r[2], "confidence": r[5], "line": r[0]} for r in self.items
+            ],
         }
 
     def manifest_line(self, run_id: str, bucket: str) -> str:
-        return json.dumps({"source-ref": f"s3://{bucket}/{self.key(run_id)}", "batch-id": f"{self.seq:06d}-{self.digest}",
-                           "label": self.label, "image-count": len(self.items)}, ensure_ascii=False)
+        return json.dumps(
+            {
+                "source-ref": f"s3://{bucket}/{self.key(run_id)}",
+                "batch-id": f"{self.seq:06d}-{self.digest}",
+                "label": self.label,
+                "image-count": len(self.items),
+            },
+            ensure_ascii=False,
+        )
 
 
 @dataclass(slots=True)
@@ -60,8 +71,15 @@ def deduplicate(accepted: Iterable[list[Any]]) -> Deduplicated:
         item = row[1]
         if item in first:
             kept = first[item]
-            out.duplicates.append([row[0], f"duplicate of line {kept[0]} (same image and label); the first one is kept",
-                                   row[3], row[4], str(row[5])])
+            out.duplicates.append(
+                [
+                    row[0],
+                    f"duplicate of line {kept[0]} (same image and label); the first one is kept",
+                    row[3],
+                    row[4],
+                    str(row[5]),
+                ]
+            )
             rewrite[item] = kept
             continue
         first[item] = row
@@ -79,10 +97,10 @@ def make_batches(rows: Iterable[list[Any]], batch_size: int) -> list[Batch]:
     for label in sorted(by_label):
         items = by_label[label]
         for start in range(0, len(items), batch_size):
-            batches.append(Batch(len(batches), label, items[start:start + batch_size]))
+            batches.append(Batch(len(batches), label, items[start : start + batch_size]))
     return batches
 
 
 def split_jobs(batches: list[Batch], max_objects_per_job: int) -> list[list[Batch]]:
     """Cut the task list into labeling jobs of at most ``max_objects_per_job`` tasks."""
-    return [batches[i:i + max_objects_per_job] for i in range(0, len(batches), max_objects_per_job)]
+    return [batches[i : i + max_objects_per_job] for i in range(0, len(batches), max_objects_per_job)]

@@ -32,7 +32,7 @@ def verdicts_from_answer(content: Mapping[str, Any], batch: keys.BatchRef) -> di
     for name, value in content.items():
         if not isinstance(name, str) or not name.startswith(ANSWER_PREFIX):
             continue  # other form elements (comments, future fields) carry no verdict
-        item = name[len(ANSWER_PREFIX):]
+        item = name[len(ANSWER_PREFIX) :]
         if not keys.is_item_id(item):
             raise MalformedAnswer(f"answer field {name!r} does not name an image id")
         if not isinstance(value, Mapping) or not isinstance(value.get(ANSWER_VALUE), bool):
@@ -90,8 +90,12 @@ class ObjectResult:
         content: dict[str, Any] = {
             "batch_id": self.batch.batch_id if self.batch else None,
             "images": {
-                item: {"verdict": tally.verdict, "confirms": tally.confirms, "rejects": tally.rejects,
-                       "reviewers": dict(sorted(tally.reviewers.items()))}
+                item: {
+                    "verdict": tally.verdict,
+                    "confirms": tally.confirms,
+                    "rejects": tally.rejects,
+                    "reviewers": dict(sorted(tally.reviewers.items())),
+                }
                 for item, tally in sorted(self.images.items())
             },
             "excluded_answers": self.excluded,
@@ -99,8 +103,10 @@ class ObjectResult:
         }
         if self.error:
             content["error"] = self.error
-        return {"datasetObjectId": self.dataset_object_id,
-                "consolidatedAnnotation": {"content": {label_attribute_name: content}}}
+        return {
+            "datasetObjectId": self.dataset_object_id,
+            "consolidatedAnnotation": {"content": {label_attribute_name: content}},
+        }
 
 
 def _answer_content(annotation: Mapping[str, Any], read_text: Callable[[str], str]) -> Any:
@@ -135,18 +141,18 @@ def consolidate(payload: Any, read_text: Callable[[str], str]) -> list[ObjectRes
             uri = data_object.get("s3Uri") or data_object.get("s3uri") if isinstance(data_object, Mapping) else None
             if not isinstance(uri, str):
                 raise MalformedAnswer("dataObject has no s3Uri of a batch file")
-            result = ObjectResult(object_id, keys.parse_batch_uri(uri))
+            batch = keys.parse_batch_uri(uri)
         except MalformedAnswer as exc:
             results.append(ObjectResult(object_id, None, error=str(exc)))
             continue
-        assert result.batch is not None
+        result = ObjectResult(object_id, batch)
         annotations = entry.get("annotations") or []
         for annotation in annotations if isinstance(annotations, list) else []:
             worker = str(annotation.get("workerId", "unknown")) if isinstance(annotation, Mapping) else "unknown"
             try:
                 if not isinstance(annotation, Mapping):
                     raise MalformedAnswer("annotation is not an object")
-                verdicts = verdicts_from_answer(_answer_content(annotation, read_text), result.batch)
+                verdicts = verdicts_from_answer(_answer_content(annotation, read_text), batch)
             except MalformedAnswer as exc:
                 result.excluded.append({"workerId": worker, "reason": str(exc)})
                 continue

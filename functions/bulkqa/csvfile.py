@@ -20,6 +20,7 @@ import io
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InvalidLabelFile
 
@@ -46,15 +47,25 @@ class Header:
     data_start: int  # byte offset of the first data record
 
     def to_json(self) -> dict[str, object]:
-        return {"columns": list(self.columns), "image_column": self.image_column,
-                "image_index": self.image_index, "label_index": self.label_index,
-                "confidence_index": self.confidence_index, "data_start": self.data_start}
+        return {
+            "columns": list(self.columns),
+            "image_column": self.image_column,
+            "image_index": self.image_index,
+            "label_index": self.label_index,
+            "confidence_index": self.confidence_index,
+            "data_start": self.data_start,
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> Header:
-        return cls(tuple(str(c) for c in data["columns"]), str(data["image_column"]),  # type: ignore[attr-defined]
-                   int(data["image_index"]), int(data["label_index"]),  # type: ignore[call-overload]
-                   int(data["confidence_index"]), int(data["data_start"]))  # type: ignore[call-overload]
+    def from_json(cls, data: dict[str, Any]) -> Header:
+        return cls(
+            tuple(str(c) for c in data["columns"]),
+            str(data["image_column"]),
+            int(data["image_index"]),
+            int(data["label_index"]),
+            int(data["confidence_index"]),
+            int(data["data_start"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +90,10 @@ def _looks_binary(head: bytes) -> str | None:
 def read_header(head: bytes) -> Header:
     """Parse the header from the first bytes of the file; InvalidLabelFile says what to fix."""
     if not head.strip(b"\r\n\t \xef\xbb\xbf"):
-        raise InvalidLabelFile("the file is empty; upload a CSV with a header line "
-                               "image_local_path,label,confidence and one row per labelled image")
+        raise InvalidLabelFile(
+            "the file is empty; upload a CSV with a header line "
+            "image_local_path,label,confidence and one row per labelled image"
+        )
     problem = _looks_binary(head)
     if problem:
         raise InvalidLabelFile(f"the file is not a UTF-8 CSV: {problem}")
@@ -94,14 +107,18 @@ def read_header(head: bytes) -> Header:
     try:
         text = raw[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidLabelFile(f"the header line is not UTF-8 text (byte {exc.start + 1}); save the file as UTF-8") from exc
+        raise InvalidLabelFile(
+            f"the header line is not UTF-8 text (byte {exc.start + 1}); save the file as UTF-8"
+        ) from exc
     rows = list(csv.reader(io.StringIO(text, newline="")))
     names = tuple(c.strip().lower() for c in (rows[0] if rows else []))
     found = ", ".join(repr(c) for c in names) or "nothing"
     seen: dict[str, int] = {}
     for n, name in enumerate(names):
         if name and name in seen and name in (*IMAGE_COLUMNS, *REQUIRED):
-            raise InvalidLabelFile(f"column {name!r} appears twice in the header (columns {seen[name] + 1} and {n + 1}); keep one")
+            raise InvalidLabelFile(
+                f"column {name!r} appears twice in the header (columns {seen[name] + 1} and {n + 1}); keep one"
+            )
         seen.setdefault(name, n)
     images = [c for c in IMAGE_COLUMNS if c in seen]
     missing = [c for c in REQUIRED if c not in seen]
@@ -202,7 +219,7 @@ def plan_chunks(blocks: Iterable[bytes], data_start: int, chunk_bytes: int) -> t
             quote_opened_at = records
     if scanner.in_quotes:
         raise InvalidLabelFile(
-            f"line {quote_opened_at + 2} opens a quoted field (\") that is never closed, so the rest of the "
+            f'line {quote_opened_at + 2} opens a quoted field (") that is never closed, so the rest of the '
             "file cannot be read; close the quote or remove the stray quote character"
         )
     close_chunk(scanner.consumed)
@@ -211,7 +228,7 @@ def plan_chunks(blocks: Iterable[bytes], data_start: int, chunk_bytes: int) -> t
 
 def sample_confidences(head: bytes, header: Header, limit: int = SAMPLE_ROWS) -> list[float]:
     """Finite confidence values of the first data rows (to decide the file's confidence scale)."""
-    text = head[header.data_start:].decode("utf-8", errors="replace")
+    text = head[header.data_start :].decode("utf-8", errors="replace")
     values: list[float] = []
     last_complete = max(text.rfind("\n"), text.rfind("\r"))
     for row in csv.reader(io.StringIO(text[: last_complete + 1], newline="")):

@@ -33,6 +33,9 @@ def ground_truth(settings: LabelingSettings, context: Any) -> GroundTruthJobs:
     """Ground Truth jobs in this function's own account, region and partition."""
     arn = str(getattr(context, "invoked_function_arn", "") or "")
     parts = arn.split(":")
-    partition, region, account = (parts[1], parts[3], parts[4]) if len(parts) > 4 else (
-        "aws", os.environ.get("AWS_REGION", "us-east-1"), "000000000000")
+    partition, region, account = (
+        (parts[1], parts[3], parts[4])
+        if len(parts) > 4
+        else ("aws", os.environ.get("AWS_REGION", "us-east-1"), "000000000000")
+    )
     return GroundTruthJobs(aws.client("sagemaker"), settings, region, account, partition)

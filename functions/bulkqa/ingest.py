@@ -39,10 +39,18 @@ class ChunkResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "chunk": self.chunk, "first_line": self.first_line, "rows": self.rows, "blank": self.blank,
-            "counts": {"accepted": len(self.accepted), "rejected": len(self.rejected),
-                       "below_min_confidence": len(self.below_min)},
-            "accepted": self.accepted, "rejected": self.rejected, "below_min": self.below_min,
+            "chunk": self.chunk,
+            "first_line": self.first_line,
+            "rows": self.rows,
+            "blank": self.blank,
+            "counts": {
+                "accepted": len(self.accepted),
+                "rejected": len(self.rejected),
+                "below_min_confidence": len(self.below_min),
+            },
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "below_min": self.below_min,
         }
 
 
@@ -96,7 +104,9 @@ def confidence_value(raw: str, scale: str) -> float:
         raise ValueError(f"confidence {text} is negative")
     if scale == "fraction":
         if value > 1:
-            raise ValueError(f"confidence {text} is above 1, but this file uses the 0–1 scale (decided from its first rows)")
+            raise ValueError(
+                f"confidence {text} is above 1, but this file uses the 0–1 scale (decided from its first rows)"
+            )
         return value * 100.0
     if value > 100:
         raise ValueError(f"confidence {text} is above 100")
@@ -129,7 +139,9 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
             if not valid_utf8:
                 raise ValueError("the line is not valid UTF-8 text; save the file as UTF-8")
             if len(row) > width and any(f.strip() for f in row[width:]):
-                raise ValueError(f"the line has {len(row)} fields but the header has {width}; quote fields that contain commas")
+                raise ValueError(
+                    f"the line has {len(row)} fields but the header has {width}; quote fields that contain commas"
+                )
             if len(row) < width:
                 raise ValueError(f"the line has {len(row)} fields but the header has {width}")
             uri = image_uri(image_raw, header.image_column, rules)

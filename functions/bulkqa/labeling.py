@@ -33,8 +33,12 @@ class JobStatus:
 
     def result(self) -> dict[str, Any]:
         """What the workflow receives when the job is done (small: counts and pointers only)."""
-        return {"job_name": self.name, "status": self.status, "output_manifest": self.output_manifest,
-                "counters": self.counters or {}}
+        return {
+            "job_name": self.name,
+            "status": self.status,
+            "output_manifest": self.output_manifest,
+            "counters": self.counters or {},
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +84,9 @@ def create_labeling_job_request(spec: JobSpec, settings: LabelingSettings) -> di
             "PreHumanTaskLambdaArn": settings.pre_labeling_arn,
             "TaskKeywords": ["Image", "Classification", "Verification"],
             "TaskTitle": settings.task_title[:128],
-            "TaskDescription": (f"Uncheck the images that do not show the named label ({per_task}, "
-                                f"run {spec.run_id})")[:255],
+            "TaskDescription": (f"Uncheck the images that do not show the named label ({per_task}, run {spec.run_id})")[
+                :255
+            ],
             "NumberOfHumanWorkersPerDataObject": settings.workers_per_object,
             "TaskTimeLimitInSeconds": settings.task_time_limit,
             "TaskAvailabilityLifetimeInSeconds": settings.task_availability,

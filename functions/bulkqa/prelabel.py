@@ -33,7 +33,7 @@ def task_input(batch: Any, ref: keys.BatchRef) -> dict[str, Any]:
     items = batch.get("items")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH_SIZE:
         raise MalformedBatch(f"{where} must list 1..{MAX_BATCH_SIZE} items")
-    images = []
+    images: list[dict[str, Any]] = []
     for n, item in enumerate(items):
         if not isinstance(item, dict):
             raise MalformedBatch(f"{where}: item {n} is not an object")
@@ -45,7 +45,7 @@ def task_input(batch: Any, ref: keys.BatchRef) -> dict[str, Any]:
         if not isinstance(conf, (int, float)) or isinstance(conf, bool) or not math.isfinite(conf):
             raise MalformedBatch(f"{where}: item {n} has no numeric confidence")
         images.append({"id": item_id, "uri": uri, "name": name if isinstance(name, str) else uri, "confidence": conf})
-    ids = [image["id"] for image in images]
+    ids = [str(image["id"]) for image in images]
     if len(set(ids)) != len(ids):
         raise MalformedBatch(f"{where} lists an item twice")
     if keys.batch_digest(ids) != ref.digest:

@@ -57,7 +57,8 @@ class _Env:
     def done(self) -> None:
         if self.problems:
             raise SettingsError(
-                "invalid function configuration: " + "; ".join(self.problems)
+                "invalid function configuration: "
+                + "; ".join(self.problems)
                 + ". Fix the stack parameters (template.yaml) and redeploy."
             )
 

@@ -12,7 +12,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ HEAD_BYTES = 256 * 1024
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _get(mapping: Any, *path: str) -> Any:
@@ -96,14 +96,17 @@ def plan_ingest(event: Mapping[str, Any], settings: IngestSettings, store: Objec
     head = store.read_range(key, 0, min(size, HEAD_BYTES), version)
     header = csvfile.read_header(head)
     scale = csvfile.decide_scale(csvfile.sample_confidences(head, header), settings.confidence_scale)
-    chunks, records = csvfile.plan_chunks(store.stream(key, header.data_start, version), header.data_start,
-                                          settings.chunk_bytes)
+    blocks = store.stream(key, header.data_start, version) if header.data_start < size else iter(())
+    chunks, records = csvfile.plan_chunks(blocks, header.data_start, settings.chunk_bytes)
     if records == 0 or not chunks:
         raise InvalidLabelFile("the file has a header but no data rows; add one row per labelled image")
     store.put_json(keys.plan_key(run_id), [c.to_json() for c in chunks])
     log.info("ingest planned", run_id=run_id, chunks=len(chunks), records=records, bytes=size, scale=scale)
     return {
-        "plan_key": keys.plan_key(run_id), "chunks": len(chunks), "records": records, "scale": scale,
+        "plan_key": keys.plan_key(run_id),
+        "chunks": len(chunks),
+        "records": records,
+        "scale": scale,
         "header": header.to_json(),
     }
 
@@ -111,8 +114,9 @@ def plan_ingest(event: Mapping[str, Any], settings: IngestSettings, store: Objec
 # --- 3. validate and store one chunk ---------------------------------------------------------------
 
 
-def ingest_chunk(event: Mapping[str, Any], settings: IngestSettings, store: ObjectStore,
-                 labels: LabelsTable) -> dict[str, Any]:
+def ingest_chunk(
+    event: Mapping[str, Any], settings: IngestSettings, store: ObjectStore, labels: LabelsTable
+) -> dict[str, Any]:
     """Validate one chunk's rows, write accepted items (BatchWriteItem), save the chunk's result."""
     run_id = _require_str(event, "run_id")
     source, plan, chunk = event.get("source") or {}, event.get("ingest") or {}, event.get("chunk") or {}
@@ -145,8 +149,9 @@ def _rejected_csv(rows: list[list[Any]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def make_batches(event: Mapping[str, Any], settings: BatchSettings, store: ObjectStore, labels: LabelsTable,
-                 runs: RunsTable) -> dict[str, Any]:
+def make_batches(
+    event: Mapping[str, Any], settings: BatchSettings, store: ObjectStore, labels: LabelsTable, runs: RunsTable
+) -> dict[str, Any]:
     """Gather the chunk results, write rejected.csv, the batch files and one manifest per job."""
     run_id = _require_str(event, "run_id")
     expected = int(_get(event, "ingest", "chunks") or 0)
@@ -168,31 +173,52 @@ def make_batches(event: Mapping[str, Any], settings: BatchSettings, store: Objec
     if dedup.kept_over_duplicates:  # a later duplicate in another chunk may have overwritten these items
         labels.put_items(ingest.label_item(run_id, row) for row in dedup.kept_over_duplicates)
     store.put_bytes(keys.rejected_key(run_id), _rejected_csv(rejected), "text/csv; charset=utf-8")
-    counts = {"total": rows, "accepted": len(dedup.rows), "rejected": len(rejected),
-              "below_min_confidence": below_min, "blank_lines": blank}
-    summary = {"run_id": run_id, "rows": counts, "rejected_key": keys.rejected_key(run_id)}
+    counts = {
+        "total": rows,
+        "accepted": len(dedup.rows),
+        "rejected": len(rejected),
+        "below_min_confidence": below_min,
+        "blank_lines": blank,
+    }
+    summary: dict[str, Any] = {"run_id": run_id, "rows": counts, "rejected_key": keys.rejected_key(run_id)}
     if not dedup.rows:
         store.put_json(keys.ingest_summary_key(run_id), summary)
         runs.update(f"run#{run_id}", {"status": "no rows accepted", "rows": counts})
         raise NoRowsAccepted(
             f"no row of the file was accepted ({counts['rejected']} rejected, {below_min} below the minimum "
-            f"confidence); see s3://{store.bucket}/{keys.rejected_key(run_id)} for the reasons, fix the file and upload it again"
+            f"confidence); see s3://{store.bucket}/{keys.rejected_key(run_id)} for the reasons, "
+            "fix the file and upload it again"
         )
     batches = batching.make_batches(dedup.rows, settings.batch_size)
-    store.put_many([(b.key(run_id), json.dumps(b.document(run_id), ensure_ascii=False).encode("utf-8"),
-                     "application/json") for b in batches])
+    store.put_many(
+        [
+            (b.key(run_id), json.dumps(b.document(run_id), ensure_ascii=False).encode("utf-8"), "application/json")
+            for b in batches
+        ]
+    )
     jobs = []
     for part, job_batches in enumerate(batching.split_jobs(batches, settings.max_objects_per_job)):
         manifest = "".join(b.manifest_line(run_id, store.bucket) + "\n" for b in job_batches)
         store.put_bytes(keys.manifest_key(run_id, part), manifest.encode("utf-8"), "application/jsonlines")
-        jobs.append({"run_id": run_id, "part": part, "tasks": len(job_batches),
-                     "manifest": f"s3://{store.bucket}/{keys.manifest_key(run_id, part)}"})
+        jobs.append(
+            {
+                "run_id": run_id,
+                "part": part,
+                "tasks": len(job_batches),
+                "manifest": f"s3://{store.bucket}/{keys.manifest_key(run_id, part)}",
+            }
+        )
     summary.update({"tasks": len(batches), "jobs": len(jobs), "labels": len({b.label for b in batches})})
     store.put_json(keys.ingest_summary_key(run_id), summary)
     runs.update(f"run#{run_id}", {"status": "batched", "rows": counts, "tasks": len(batches), "jobs": len(jobs)})
     log.info("batches written", run_id=run_id, tasks=len(batches), jobs=len(jobs), **counts)
-    return {"rows": counts, "tasks": len(batches), "images": len(dedup.rows), "jobs": jobs,
-            "check_seconds": settings.completion_check_seconds}
+    return {
+        "rows": counts,
+        "tasks": len(batches),
+        "images": len(dedup.rows),
+        "jobs": jobs,
+        "check_seconds": settings.completion_check_seconds,
+    }
 
 
 # --- 5. start the labeling job and wait ---------------------------------------------------------------
@@ -202,8 +228,14 @@ def worker_template() -> bytes:
     return resources.files("bulkqa").joinpath("templates/worker_task.liquid.html").read_bytes()
 
 
-def start_labeling_job(event: Mapping[str, Any], settings: LabelingSettings, store: ObjectStore, runs: RunsTable,
-                       backend: ReviewBackend, callbacks: TaskCallbacks) -> dict[str, Any]:
+def start_labeling_job(
+    event: Mapping[str, Any],
+    settings: LabelingSettings,
+    store: ObjectStore,
+    runs: RunsTable,
+    backend: ReviewBackend,
+    callbacks: TaskCallbacks,
+) -> dict[str, Any]:
     """Store the task token, start the job unless it exists, and resume at once if it already ended.
 
     Called again after every check interval (the wait's timeout), so a lost completion event never
@@ -211,9 +243,14 @@ def start_labeling_job(event: Mapping[str, Any], settings: LabelingSettings, sto
     """
     run_id, token = _require_str(event, "run_id"), _require_str(event, "token")
     part, tasks = int(event.get("part", 0)), int(event.get("tasks", 0))
-    spec = JobSpec(run_id, part, _require_str(event, "manifest"), tasks,
-                   f"s3://{store.bucket}/{keys.worker_template_key(run_id)}",
-                   f"s3://{store.bucket}/{keys.labeling_output_prefix(run_id)}")
+    spec = JobSpec(
+        run_id,
+        part,
+        _require_str(event, "manifest"),
+        tasks,
+        f"s3://{store.bucket}/{keys.worker_template_key(run_id)}",
+        f"s3://{store.bucket}/{keys.labeling_output_prefix(run_id)}",
+    )
     # the token is stored before the job exists, so even an instant completion event finds it
     runs.update(f"job#{spec.name}", {"token": token, "run_id": run_id, "part": part, "updated": _now()})
     store.put_bytes(keys.worker_template_key(run_id), worker_template(), "text/html; charset=utf-8")
@@ -230,16 +267,20 @@ def deliver(status: JobStatus, token: str, callbacks: TaskCallbacks) -> bool:
     if status.status == "Completed":
         return callbacks.succeed(token, status.result())
     if status.status == "Failed":
-        return callbacks.fail(token, LabelingJobFailed.__name__,
-                              f"labeling job {status.name} failed: {status.failure_reason or 'no reason given'}")
+        return callbacks.fail(
+            token,
+            LabelingJobFailed.__name__,
+            f"labeling job {status.name} failed: {status.failure_reason or 'no reason given'}",
+        )
     return callbacks.fail(token, LabelingJobStopped.__name__, json.dumps(status.result()))
 
 
 # --- 6. the labeling job's state-change event ------------------------------------------------------------
 
 
-def on_labeling_job_event(event: Mapping[str, Any], runs: RunsTable, backend: ReviewBackend,
-                          callbacks: TaskCallbacks) -> dict[str, Any]:
+def on_labeling_job_event(
+    event: Mapping[str, Any], runs: RunsTable, backend: ReviewBackend, callbacks: TaskCallbacks
+) -> dict[str, Any]:
     resources_ = event.get("resources")
     if not isinstance(resources_, list) or not resources_ or not isinstance(resources_[0], str):
         log.warning("labeling job event without a job ARN; ignored")
@@ -277,7 +318,9 @@ def pre_labeling(event: Mapping[str, Any], read_json: Callable[[str], Any]) -> d
     return {"taskInput": task_input, "isHumanAnnotationRequired": True}
 
 
-def post_labeling(event: Mapping[str, Any], labels: LabelsTable, read_text: Callable[[str], str]) -> list[dict[str, Any]]:
+def post_labeling(
+    event: Mapping[str, Any], labels: LabelsTable, read_text: Callable[[str], str]
+) -> list[dict[str, Any]]:
     """Consolidate every reviewer's answer; one write per image; exactly one entry per data object."""
     attribute = event.get("labelAttributeName") or keys.LABEL_ATTRIBUTE_NAME
     job_arn = str(event.get("labelingJobArn") or "")
@@ -291,17 +334,30 @@ def post_labeling(event: Mapping[str, Any], labels: LabelsTable, read_text: Call
         unknown: list[str] = []
         if result.batch is not None:
             for tally in result.images.values():
-                if not labels.set_verdicts(result.batch.run_id, tally.item_id, tally.confirms, tally.rejects,
-                                           tally.reviewers, job, result.batch.batch_id):
+                if not labels.set_verdicts(
+                    result.batch.run_id,
+                    tally.item_id,
+                    tally.confirms,
+                    tally.rejects,
+                    tally.reviewers,
+                    job,
+                    result.batch.batch_id,
+                ):
                     unknown.append(tally.item_id)
         for excluded in result.excluded:
-            log.warning("reviewer answer excluded", job=job, dataset_object=result.dataset_object_id,
-                        worker=excluded["workerId"], reason=excluded["reason"])
+            log.warning(
+                "reviewer answer excluded",
+                job=job,
+                dataset_object=result.dataset_object_id,
+                worker=excluded["workerId"],
+                reason=excluded["reason"],
+            )
         if unknown:
             log.warning("images not in the labels table; not created", job=job, items=unknown)
         if result.error:
-            log.warning("data object not consolidated", job=job, dataset_object=result.dataset_object_id,
-                        reason=result.error)
+            log.warning(
+                "data object not consolidated", job=job, dataset_object=result.dataset_object_id, reason=result.error
+            )
         return result.response_entry(str(attribute), unknown)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -311,8 +367,14 @@ def post_labeling(event: Mapping[str, Any], labels: LabelsTable, read_text: Call
 # --- 8. analyze ----------------------------------------------------------------------------------------------
 
 
-VERDICT_ATTRIBUTES = ("s3_image_url", "label", "confidence", "WorkerConfirmCount", "WorkerDisconfirmCount",
-                      "WorkerVerdicts")
+VERDICT_ATTRIBUTES = (
+    "s3_image_url",
+    "label",
+    "confidence",
+    "WorkerConfirmCount",
+    "WorkerDisconfirmCount",
+    "WorkerVerdicts",
+)
 
 
 def verdicts(items: Iterator[dict[str, Any]]) -> Iterator[Any]:
@@ -320,13 +382,19 @@ def verdicts(items: Iterator[dict[str, Any]]) -> Iterator[Any]:
 
     for item in items:
         reviewers = item.get("WorkerVerdicts")
-        yield Verdict(image=str(item["s3_image_url"]), label=str(item["label"]), confidence=float(item["confidence"]),
-                      confirms=int(item.get("WorkerConfirmCount") or 0), rejects=int(item.get("WorkerDisconfirmCount") or 0),
-                      reviewers=reviewers if isinstance(reviewers, dict) else None)
+        yield Verdict(
+            image=str(item["s3_image_url"]),
+            label=str(item["label"]),
+            confidence=float(item["confidence"]),
+            confirms=int(item.get("WorkerConfirmCount") or 0),
+            rejects=int(item.get("WorkerDisconfirmCount") or 0),
+            reviewers=reviewers if isinstance(reviewers, dict) else None,
+        )
 
 
-def analyze(event: Mapping[str, Any], settings: AnalysisSettings, store: ObjectStore, labels: LabelsTable,
-            runs: RunsTable) -> dict[str, Any]:
+def analyze(
+    event: Mapping[str, Any], settings: AnalysisSettings, store: ObjectStore, labels: LabelsTable, runs: RunsTable
+) -> dict[str, Any]:
     from .analysis import AnalysisOptions, RowCounts
     from .reports import write_reports
 
@@ -334,25 +402,42 @@ def analyze(event: Mapping[str, Any], settings: AnalysisSettings, store: ObjectS
     partial = bool(event.get("partial", False))
     summary = store.read_json(keys.ingest_summary_key(run_id))
     counts = summary["rows"]
-    rows = RowCounts(int(counts["total"]), int(counts["accepted"]), int(counts["rejected"]),
-                     int(counts["below_min_confidence"]))
+    rows = RowCounts(
+        int(counts["total"]), int(counts["accepted"]), int(counts["rejected"]), int(counts["below_min_confidence"])
+    )
     options = AnalysisOptions(min_confidence=settings.min_confidence, max_fp_ratio=settings.max_fp_ratio)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        report = write_reports(verdicts(labels.run_items(run_id, VERDICT_ATTRIBUTES)), rows, options, out,
-                               partial=partial, title=f"bulk-label-qa report: run {run_id}")
+        report = write_reports(
+            verdicts(labels.run_items(run_id, VERDICT_ATTRIBUTES)),
+            rows,
+            options,
+            out,
+            partial=partial,
+            title=f"bulk-label-qa report: run {run_id}",
+        )
         prefix = keys.report_prefix(run_id)
         store.put_many([(prefix + f.name, f.read_bytes(), _content_type(f.name)) for f in sorted(out.iterdir())])
     store.copy(keys.rejected_key(run_id), prefix + "rejected.csv")
     totals = report.get("totals", {})
     runs.update(f"run#{run_id}", {"status": "partial report" if partial else "analyzed", "report": prefix})
-    result = {"run_id": run_id, "report_prefix": f"s3://{store.bucket}/{prefix}", "partial": partial,
-              "rows": counts, "reviewed": totals.get("total"), "pct_correct": totals.get("pct_correct")}
+    result = {
+        "run_id": run_id,
+        "report_prefix": f"s3://{store.bucket}/{prefix}",
+        "partial": partial,
+        "rows": counts,
+        "reviewed": totals.get("total"),
+        "pct_correct": totals.get("pct_correct"),
+    }
     log.info("analysis written", **result)
     return result
 
 
 def _content_type(name: str) -> str:
-    return {".json": "application/json", ".csv": "text/csv; charset=utf-8", ".md": "text/markdown; charset=utf-8",
-            ".html": "text/html; charset=utf-8", ".jsonl": "application/jsonlines"}.get(Path(name).suffix,
-                                                                                      "application/octet-stream")
+    return {
+        ".json": "application/json",
+        ".csv": "text/csv; charset=utf-8",
+        ".md": "text/markdown; charset=utf-8",
+        ".html": "text/html; charset=utf-8",
+        ".jsonl": "application/jsonlines",
+    }.get(Path(name).suffix, "application/octet-stream")

@@ -53,7 +53,7 @@ def _untag(value: Any) -> Any:
 
 
 def load(path: Path) -> dict[str, Any]:
-    return _untag(yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader))  # noqa: S506 (SafeLoader subclass)
+    return _untag(yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader))  # noqa: S506  # nosec B506: a SafeLoader subclass
 
 
 @dataclass
@@ -86,8 +86,13 @@ class Stack:
         return dict(self.template["Resources"])
 
     def pseudo(self, name: str) -> str:
-        return {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
-                "AWS::StackName": self.name, "AWS::URLSuffix": "amazonaws.com"}[name]
+        return {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::StackName": self.name,
+            "AWS::URLSuffix": "amazonaws.com",
+        }[name]
 
     def ref(self, name: str) -> str:
         if name.startswith("AWS::"):
@@ -104,7 +109,7 @@ class Stack:
         if not isinstance(value, Mapping):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":

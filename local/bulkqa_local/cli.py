@@ -7,7 +7,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bulkqa", description="bulk-label-qa: check, at volume, the labels your model assigned.")
+    parser = argparse.ArgumentParser(
+        prog="bulkqa", description="bulk-label-qa: check, at volume, the labels your model assigned."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     from . import analyze_cmd, demo, invoke_cmd
 
@@ -17,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     analyze_parser = commands.add_parser("analyze", help="analyse a CSV export of the labels table, without AWS")
     analyze_cmd.add_arguments(analyze_parser)
     analyze_parser.set_defaults(run=analyze_cmd.run)
-    invoke_parser = commands.add_parser("invoke", help="run one function with an event from events/ (like sam local invoke)")
+    invoke_parser = commands.add_parser(
+        "invoke", help="run one function with an event from events/ (like sam local invoke)"
+    )
     invoke_cmd.add_arguments(invoke_parser)
     invoke_parser.set_defaults(run=invoke_cmd.run)
     args = parser.parse_args(argv)

@@ -70,10 +70,17 @@ class HandlerError(Exception):
 class LocalCloud:
     """``with LocalCloud(parameters) as cloud:`` starts moto, builds the stack, tears both down."""
 
-    def __init__(self, parameters: dict[str, Any] | None = None, *, template: Path = TEMPLATE,
-                 stack_name: str = "bulkqa-local", faults: Faults | None = None,
-                 reviewers: Any = None, progress: Callable[[str], None] | None = None,
-                 log_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        parameters: dict[str, Any] | None = None,
+        *,
+        template: Path = TEMPLATE,
+        stack_name: str = "bulkqa-local",
+        faults: Faults | None = None,
+        reviewers: Any = None,
+        progress: Callable[[str], None] | None = None,
+        log_file: Path | None = None,
+    ) -> None:
         params = {"WorkteamArn": LOCAL_WORKTEAM, **{k: str(v) for k, v in (parameters or {}).items()}}
         self.template_path = template
         self.stack = cfn.Stack(cfn.load(template), stack_name, REGION, params)
@@ -92,14 +99,23 @@ class LocalCloud:
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalCloud:
-        self._set_env({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S106 (fake)
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-                       "AWS_EC2_METADATA_DISABLED": "true"})
+        self._set_env(
+            {
+                # fake credentials for the local emulation; nothing leaves this machine
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105
+                "AWS_SESSION_TOKEN": "testing",  # nosec B105
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+        )
         import boto3
         from moto import mock_aws
 
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True},
-                                      "lambda": {"use_docker": False}})
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
         self._mock.start()
         boto3.setup_default_session(region_name=REGION)
         from bulkqa import aws
@@ -182,8 +198,9 @@ class LocalCloud:
 
         cloud = self
 
-        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
-                   response_headers: Any) -> bytes:
+        def invoke(
+            backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+        ) -> bytes:
             payload = json.loads(body) if body else {}
             try:
                 result = cloud.invoke(function_name, payload)
@@ -231,23 +248,34 @@ class LocalCloud:
             elif kind == "AWS::IAM::Role":
                 stack.refs[logical] = f"{stack.name}-{logical}"
                 stack.attrs[(logical, "Arn")] = f"arn:aws:iam::{cfn.ACCOUNT}:role/{stack.name}-{logical}"
-            elif kind == "AWS::Serverless::Function":
-                name = stack.resolve(props.get("FunctionName", f"{stack.name}-{logical}"))
-                stack.refs[logical] = name
-                stack.attrs[(logical, "Arn")] = f"arn:aws:lambda:{REGION}:{cfn.ACCOUNT}:function:{name}"
             elif kind == "AWS::Serverless::StateMachine":
                 name = stack.resolve(props.get("Name", f"{stack.name}-{logical}"))
                 arn = f"arn:aws:states:{REGION}:{cfn.ACCOUNT}:stateMachine:{name}"
                 stack.refs[logical] = arn
                 stack.attrs[(logical, "Arn")] = arn
                 stack.attrs[(logical, "Name")] = name
-            elif kind == "AWS::Logs::LogGroup":
-                name = stack.resolve(props["LogGroupName"])
+            elif kind == "AWS::SQS::Queue":
+                name = f"{stack.name}-{logical}-{uuid.uuid4().hex[:8]}"
+                stack.refs[logical] = f"https://sqs.{REGION}.amazonaws.com/{cfn.ACCOUNT}/{name}"
+                stack.attrs[(logical, "Arn")] = f"arn:aws:sqs:{REGION}:{cfn.ACCOUNT}:{name}"
+                stack.attrs[(logical, "QueueName")] = name
+                stack.refs[logical] = name
+                stack.attrs[(logical, "Arn")] = f"arn:aws:logs:{REGION}:{cfn.ACCOUNT}:log-group:{name}:*"
+        for logical, spec in resources.items():  # functions' names first: log groups refer to them
+            if spec["Type"] == "AWS::Serverless::Function":
+                props = spec.get("Properties", {})
+                name = stack.resolve(props.get("FunctionName", f"{stack.name}-{logical}"))
+                stack.refs[logical] = name
+                stack.attrs[(logical, "Arn")] = f"arn:aws:lambda:{REGION}:{cfn.ACCOUNT}:function:{name}"
+        for logical, spec in resources.items():
+            if spec["Type"] == "AWS::Logs::LogGroup":
+                name = stack.resolve(spec["Properties"]["LogGroupName"])
                 stack.refs[logical] = name
                 stack.attrs[(logical, "Arn")] = f"arn:aws:logs:{REGION}:{cfn.ACCOUNT}:log-group:{name}:*"
         for logical, spec in resources.items():
             kind = spec["Type"]
             creator = {
+                "AWS::SQS::Queue": self._create_queue,
                 "AWS::S3::Bucket": self._create_bucket,
                 "AWS::DynamoDB::Table": self._create_table,
                 "AWS::IAM::Role": self._create_role,
@@ -287,27 +315,47 @@ class LocalCloud:
         if p.get("VersioningConfiguration"):
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=p["VersioningConfiguration"])
         if p.get("BucketEncryption"):
-            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]}
-                          for r in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]]})
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]}
+                        for r in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                    ]
+                },
+            )
         if p.get("PublicAccessBlockConfiguration"):
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"])
         if p.get("CorsConfiguration"):
-            rules = [{"AllowedMethods": r["AllowedMethods"], "AllowedOrigins": r["AllowedOrigins"],
-                      "AllowedHeaders": r.get("AllowedHeaders", []), "ExposeHeaders": r.get("ExposedHeaders", [])}
-                     for r in p["CorsConfiguration"]["CorsRules"]]
+            rules = [
+                {
+                    "AllowedMethods": r["AllowedMethods"],
+                    "AllowedOrigins": r["AllowedOrigins"],
+                    "AllowedHeaders": r.get("AllowedHeaders", []),
+                    "ExposeHeaders": r.get("ExposedHeaders", []),
+                }
+                for r in p["CorsConfiguration"]["CorsRules"]
+            ]
             s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
         eventbridge = p.get("NotificationConfiguration", {}).get("EventBridgeConfiguration", {})
         if eventbridge.get("EventBridgeEnabled"):
             s3.put_bucket_notification_configuration(
-                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}})
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+
+    def _create_queue(self, logical: str, props: dict[str, Any]) -> None:
+        self.client("sqs").create_queue(QueueName=self.stack.attrs[(logical, "QueueName")])
 
     def _create_table(self, logical: str, props: dict[str, Any]) -> None:
         p = self.stack.resolve(props)
         ddb = self.client("dynamodb")
-        ddb.create_table(TableName=self.stack.refs[logical], AttributeDefinitions=p["AttributeDefinitions"],
-                         KeySchema=p["KeySchema"], BillingMode=p.get("BillingMode", "PAY_PER_REQUEST"),
-                         SSESpecification={"Enabled": bool(p.get("SSESpecification", {}).get("SSEEnabled"))})
+        ddb.create_table(
+            TableName=self.stack.refs[logical],
+            AttributeDefinitions=p["AttributeDefinitions"],
+            KeySchema=p["KeySchema"],
+            BillingMode=p.get("BillingMode", "PAY_PER_REQUEST"),
+            SSESpecification={"Enabled": bool(p.get("SSESpecification", {}).get("SSEEnabled"))},
+        )
 
     def _create_role(self, logical: str, props: dict[str, Any]) -> None:
         p = self.stack.resolve(props)
@@ -315,8 +363,9 @@ class LocalCloud:
         name = self.stack.refs[logical]
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(p["AssumeRolePolicyDocument"]))
         for policy in p.get("Policies", []):
-            iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
-                                PolicyDocument=json.dumps(policy["PolicyDocument"]))
+            iam.put_role_policy(
+                RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+            )
 
     def _create_log_group(self, logical: str, props: dict[str, Any]) -> None:
         p = self.stack.resolve(props)
@@ -331,11 +380,24 @@ class LocalCloud:
         code_dir = (self.template_path.parent / props["CodeUri"]).resolve()
         role = self.stack.resolve(props["Role"])
         self.client("lambda").create_function(
-            FunctionName=name, Runtime="python3.12", Role=role, Handler=props["Handler"],
-            Code={"ZipFile": b"local"}, Timeout=int(props.get("Timeout", 3)),
-            MemorySize=int(props.get("MemorySize", 128)), Environment={"Variables": env})
-        self.functions[name] = LocalFunction(logical, name, self.stack.attrs[(logical, "Arn")], props["Handler"],
-                                             code_dir, env, int(props.get("Timeout", 3)))
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler=props["Handler"],
+            Code={"ZipFile": b"local"},
+            Timeout=int(props.get("Timeout", 3)),
+            MemorySize=int(props.get("MemorySize", 128)),
+            Environment={"Variables": env},
+        )
+        self.functions[name] = LocalFunction(
+            logical,
+            name,
+            self.stack.attrs[(logical, "Arn")],
+            props["Handler"],
+            code_dir,
+            env,
+            int(props.get("Timeout", 3)),
+        )
         for event in props.get("Events", {}).values():
             if event["Type"] == "EventBridgeRule":
                 self._create_rule(f"{name}-rule", event["Properties"], self.stack.attrs[(logical, "Arn")])
@@ -359,7 +421,8 @@ class LocalCloud:
         arn = self.stack.refs[logical]
         role = self.stack.resolve(props["Role"])
         self.client("stepfunctions").create_state_machine(
-            name=arn.rsplit(":", 1)[1], definition=definition, roleArn=role, type=props.get("Type", "STANDARD"))
+            name=arn.rsplit(":", 1)[1], definition=definition, roleArn=role, type=props.get("Type", "STANDARD")
+        )
         for n, event in enumerate(props.get("Events", {}).values()):
             if event["Type"] == "EventBridgeRule":
                 self._create_rule(f"{arn.rsplit(':', 1)[1]}-rule-{n}", event["Properties"], arn, role)
@@ -427,7 +490,8 @@ class LocalCloud:
         elif ":states:" in target_arn:
             # EventBridge starts the execution with a generated name (not the stack's own API usage)
             self.client("stepfunctions").start_execution(
-                stateMachineArn=target_arn, name=f"event-{uuid.uuid4().hex[:20]}", input=json.dumps(event))
+                stateMachineArn=target_arn, name=f"event-{uuid.uuid4().hex[:20]}", input=json.dumps(event)
+            )
 
     def _background(self, work: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=work, name=f"bulkqa-{name}", daemon=True)
@@ -448,8 +512,9 @@ class LocalCloud:
         sfn = self.client("stepfunctions")
         return list(sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"])
 
-    def wait_for_executions(self, count: int = 1, timeout: float = 300,
-                            on_poll: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+    def wait_for_executions(
+        self, count: int = 1, timeout: float = 300, on_poll: Callable[[], None] | None = None
+    ) -> list[dict[str, Any]]:
         """Wait until ``count`` executions exist and none is running; their descriptions."""
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout

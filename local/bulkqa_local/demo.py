@@ -19,19 +19,30 @@ from .cloud import LocalCloud
 from .faults import Faults
 from .reviewers import ScriptedReviewers, SimulatedReviewers
 
-RUN_FILES = ("report.json", "report.csv", "report.md", "report.html", "corrected-labels.jsonl",
-             "disconfirmed.csv", "rejected.csv")
+RUN_FILES = (
+    "report.json",
+    "report.csv",
+    "report.md",
+    "report.html",
+    "corrected-labels.jsonl",
+    "disconfirmed.csv",
+    "rejected.csv",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", type=Path, help="the labels file to QA (default: the embedded sample.csv)")
     parser.add_argument("--out", type=Path, help="where the run's files are written (default out/<run id>/)")
-    parser.add_argument("--min-confidence", type=float, default=0.0, help="rows below X (0-100) are counted, not reviewed")
+    parser.add_argument(
+        "--min-confidence", type=float, default=0.0, help="rows below X (0-100) are counted, not reviewed"
+    )
     parser.add_argument("--batch-size", type=int, default=25, help="images per task (default 25)")
     parser.add_argument("--workers", type=int, default=1, help="simulated reviewers per task (default 1)")
     parser.add_argument("--error-rate", type=float, default=0.02, help="chance a simulated reviewer answers wrongly")
     parser.add_argument("--answers", type=Path, help="scripted reviewers: CSV image,label,worker,verdict")
-    parser.add_argument("--max-fp-ratio", type=float, default=0.1, help="false positives per true positive (default 0.1)")
+    parser.add_argument(
+        "--max-fp-ratio", type=float, default=0.1, help="false positives per true positive (default 0.1)"
+    )
     parser.add_argument("--faults", action="store_true", help="inject duplicate/lost events and transient errors")
     parser.add_argument("--seed", type=int, default=0, help="seed for the simulated reviewers")
     parser.add_argument("--max-objects-per-job", type=int, default=100_000, help="tasks per labeling job")
@@ -56,11 +67,24 @@ def _sample() -> bytes:
     return resources.files("bulkqa_local").joinpath("data/sample.csv").read_bytes()
 
 
-def run_demo(*, csv_path: Path | None = None, out: Path | None = None, min_confidence: float = 0.0,
-             batch_size: int = 25, workers: int = 1, error_rate: float = 0.02, answers: Path | None = None,
-             max_fp_ratio: float = 0.1, faults: Faults | None = None, seed: int = 0,
-             max_objects_per_job: int = 100_000, quiet: bool = True, cloud_hook: Any = None,
-             check_seconds: int = 2, template: Path | None = None) -> DemoResult:
+def run_demo(
+    *,
+    csv_path: Path | None = None,
+    out: Path | None = None,
+    min_confidence: float = 0.0,
+    batch_size: int = 25,
+    workers: int = 1,
+    error_rate: float = 0.02,
+    answers: Path | None = None,
+    max_fp_ratio: float = 0.1,
+    faults: Faults | None = None,
+    seed: int = 0,
+    max_objects_per_job: int = 100_000,
+    quiet: bool = True,
+    cloud_hook: Any = None,
+    check_seconds: int = 2,
+    template: Path | None = None,
+) -> DemoResult:
     started = time.monotonic()
     data = csv_path.read_bytes() if csv_path else _sample()
     name = csv_path.name if csv_path else "sample.csv"
@@ -70,9 +94,14 @@ def run_demo(*, csv_path: Path | None = None, out: Path | None = None, min_confi
         workers = len(reviewers.workers)
     else:
         reviewers = SimulatedReviewers(error_rate=error_rate, seed=seed)
-    parameters = {"BatchSize": batch_size, "WorkersPerObject": workers, "MinConfidence": min_confidence,
-                  "MaxFpRatio": max_fp_ratio, "MaxObjectsPerJob": max_objects_per_job,
-                  "CompletionCheckSeconds": check_seconds}
+    parameters = {
+        "BatchSize": batch_size,
+        "WorkersPerObject": workers,
+        "MinConfidence": min_confidence,
+        "MaxFpRatio": max_fp_ratio,
+        "MaxObjectsPerJob": max_objects_per_job,
+        "CompletionCheckSeconds": check_seconds,
+    }
     say = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     import tempfile
 
@@ -101,8 +130,8 @@ def run_demo(*, csv_path: Path | None = None, out: Path | None = None, min_confi
         main = [e for e in executions if json.loads(e.get("output") or "{}").get("duplicate") is not True] or executions
         execution = main[0]
         cloud.usage.state_transitions = sum(
-            sum(1 for ev in cloud.history(e["executionArn"]) if ev["type"].endswith("StateEntered"))
-            for e in executions)
+            sum(1 for ev in cloud.history(e["executionArn"]) if ev["type"].endswith("StateEntered")) for e in executions
+        )
         result_out = json.loads(execution.get("output") or "{}")
         input_doc = json.loads(execution.get("input") or "{}")
         run_id = result_out.get("run_id")
@@ -136,8 +165,18 @@ def run_demo(*, csv_path: Path | None = None, out: Path | None = None, min_confi
         else:
             usage = cloud.usage.report(0)
         del input_doc
-        return DemoResult(status, run_id, out_dir, report, usage, time.monotonic() - started,
-                          error=failure[0], cause=failure[1], failed_state=failure[2], executions=executions)
+        return DemoResult(
+            status,
+            run_id,
+            out_dir,
+            report,
+            usage,
+            time.monotonic() - started,
+            error=failure[0],
+            cause=failure[1],
+            failed_state=failure[2],
+            executions=executions,
+        )
 
 
 def _progress_line(cloud: LocalCloud) -> str:
@@ -189,8 +228,11 @@ def _failure(cloud: LocalCloud, execution: dict[str, Any]) -> tuple[str | None, 
 def print_table(report: dict[str, Any]) -> None:
     """The blog's table in the terminal (bucket columns without any reviewed item are left out)."""
     buckets = report.get("buckets", [])
-    used = [n for n in range(len(buckets))
-            if any(c.get("buckets", [{}] * len(buckets))[n].get("total") for c in report.get("classes", []))]
+    used = [
+        n
+        for n in range(len(buckets))
+        if any(c.get("buckets", [{}] * len(buckets))[n].get("total") for c in report.get("classes", []))
+    ]
     header = f"{'Label':<18}{'Total':>7}{'Conf':>6}{'Disc':>6}{'Split':>6}{'%Correct':>10}"
     for n in used:
         low, high = buckets[n]
@@ -203,8 +245,10 @@ def print_table(report: dict[str, Any]) -> None:
 
     rows = [*report.get("classes", []), {"label": "TOTALS", **report.get("totals", {})}]
     for row in rows:
-        line = (f"{str(row['label'])[:17]:<18}{row.get('total', 0):>7}{row.get('confirmed', 0):>6}"
-                f"{row.get('disconfirmed', 0):>6}{row.get('split', 0):>6}{pct(row.get('pct_correct')):>10}")
+        line = (
+            f"{str(row['label'])[:17]:<18}{row.get('total', 0):>7}{row.get('confirmed', 0):>6}"
+            f"{row.get('disconfirmed', 0):>6}{row.get('split', 0):>6}{pct(row.get('pct_correct')):>10}"
+        )
         for n in used:
             line += f"{pct(row.get('buckets', [])[n].get('pct_correct')):>10}"
         print(line)
@@ -226,30 +270,47 @@ def run(args: argparse.Namespace) -> int:
         print("error: --workers must be 1..9 (Ground Truth's limit)", file=sys.stderr)
         return 2
     try:
-        result = run_demo(csv_path=args.csv, out=args.out, min_confidence=args.min_confidence,
-                          batch_size=args.batch_size, workers=args.workers, error_rate=args.error_rate,
-                          answers=args.answers, max_fp_ratio=args.max_fp_ratio,
-                          faults=Faults.all() if args.faults else None, seed=args.seed,
-                          max_objects_per_job=args.max_objects_per_job, quiet=args.quiet)
+        result = run_demo(
+            csv_path=args.csv,
+            out=args.out,
+            min_confidence=args.min_confidence,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            error_rate=args.error_rate,
+            answers=args.answers,
+            max_fp_ratio=args.max_fp_ratio,
+            faults=Faults.all() if args.faults else None,
+            seed=args.seed,
+            max_objects_per_job=args.max_objects_per_job,
+            quiet=args.quiet,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if result.status != "SUCCEEDED":
-        print(f"\nThe workflow {result.status.lower()} in state {result.failed_state!r}: "
-              f"{result.error}: {result.cause}", file=sys.stderr)
+        print(
+            f"\nThe workflow {result.status.lower()} in state {result.failed_state!r}: {result.error}: {result.cause}",
+            file=sys.stderr,
+        )
         if result.out_dir and (result.out_dir / "rejected.csv").exists():
             print(f"Rejected rows and reasons: {result.out_dir / 'rejected.csv'}", file=sys.stderr)
         return 1
-    assert result.report is not None and result.out_dir is not None
+    if result.report is None or result.out_dir is None:
+        print("error: the workflow succeeded but wrote no report.json; see function-logs.jsonl", file=sys.stderr)
+        return 1
     print()
     print_table(result.report)
     rows = result.report["rows"]
-    print(f"\nRows: {rows['total']} total = {rows['accepted']} accepted + {rows['rejected']} rejected + "
-          f"{rows['below_min_confidence']} below the minimum confidence")
+    print(
+        f"\nRows: {rows['total']} total = {rows['accepted']} accepted + {rows['rejected']} rejected + "
+        f"{rows['below_min_confidence']} below the minimum confidence"
+    )
     cost = result.usage["estimated_cost_usd"]
     per_1000 = cost.get("per_1000_images")
-    print(f"Estimated AWS cost of this run: ${cost['total']:.4f}"
-          + (f" (${per_1000:.4f} per 1,000 images, Ground Truth fee included)" if per_1000 else ""))
+    print(
+        f"Estimated AWS cost of this run: ${cost['total']:.4f}"
+        + (f" (${per_1000:.4f} per 1,000 images, Ground Truth fee included)" if per_1000 else "")
+    )
     print(f"Finished in {result.seconds:.1f} s. Files in {result.out_dir}/:")
     for path in sorted(result.out_dir.iterdir()):
         print(f"  {path}")

@@ -13,8 +13,13 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-ALL = ("duplicate-s3-events", "duplicate-labeling-calls", "duplicate-completion-events",
-       "drop-completion-event", "throttling")
+ALL = (
+    "duplicate-s3-events",
+    "duplicate-labeling-calls",
+    "duplicate-completion-events",
+    "drop-completion-event",
+    "throttling",
+)
 
 
 @dataclass
@@ -59,10 +64,13 @@ class Faults:
         from moto.core.botocore_stubber import MockRawResponse
 
         if ".dynamodb." in event_name:
-            payload = b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",' \
-                      b'"message":"injected transient throttling"}'
-            return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"},
-                               MockRawResponse(payload))
+            payload = (
+                b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",'
+                b'"message":"injected transient throttling"}'
+            )
+            return AWSResponse(
+                request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, MockRawResponse(payload)
+            )
         payload = b"<Error><Code>SlowDown</Code><Message>injected transient throttling</Message></Error>"
         return AWSResponse(request.url, 503, {"Content-Type": "application/xml"}, MockRawResponse(payload))
 

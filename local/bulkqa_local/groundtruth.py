@@ -18,7 +18,7 @@ import json
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -41,16 +41,19 @@ class _Page(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
-        if "data-qa-label" in attributes:
-            self._in_label += 1
-        elif self._in_label:
+        if "data-qa-label" in attributes or self._in_label:
             self._in_label += 1
         if tag == "img" and attributes.get("src"):
             self._last_img = attributes["src"]
         if tag == "crowd-checkbox":
-            self.boxes.append({"name": attributes.get("name"), "value": attributes.get("value") or "on",
-                               "checked": "checked" in attributes and attributes["checked"] not in ("false",),
-                               "image_url": self._last_img})
+            self.boxes.append(
+                {
+                    "name": attributes.get("name"),
+                    "value": attributes.get("value") or "on",
+                    "checked": "checked" in attributes and attributes["checked"] not in ("false",),
+                    "image_url": self._last_img,
+                }
+            )
 
     def handle_endtag(self, tag: str) -> None:
         if self._in_label:
@@ -80,14 +83,18 @@ def _error(code: str, message: str, status: int = 400) -> tuple[Any, dict[str, A
     from botocore.awsrequest import AWSResponse
 
     return AWSResponse("https://local-ground-truth", status, {}, None), {
-        "Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
 
 
 def _ok(body: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from botocore.awsrequest import AWSResponse
 
     return AWSResponse("https://local-ground-truth", 200, {}, None), {
-        **body, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        **body,
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    }
 
 
 class GroundTruthEmulator:
@@ -110,7 +117,7 @@ class GroundTruthEmulator:
         return getattr(self, f"_{operation}")(body)
 
     # ------------------------------------------------------------------ API
-    def _CreateLabelingJob(self, request: dict[str, Any]) -> Any:  # noqa: N802
+    def _CreateLabelingJob(self, request: dict[str, Any]) -> Any:
         name = request["LabelingJobName"]
         if not NAME.match(name):
             return _error("ValidationException", f"LabelingJobName {name!r} does not match the pattern")
@@ -126,34 +133,57 @@ class GroundTruthEmulator:
             if name.lower() in self.jobs:
                 return _error("ResourceInUse", f"Job with name {name} already exists")
             arn = f"arn:aws:sagemaker:{self.cloud.stack.region}:{cfn.ACCOUNT}:labeling-job/{name.lower()}"
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             job = {
-                "LabelingJobName": name, "LabelingJobArn": arn, "LabelingJobStatus": "InProgress",
-                "LabelCounters": {"TotalLabeled": 0, "HumanLabeled": 0, "MachineLabeled": 0,
-                                  "FailedNonRetryableError": 0, "Unlabeled": 0},
-                "CreationTime": now, "LastModifiedTime": now, "JobReferenceCode": name[:8],
-                "LabelAttributeName": attribute, "InputConfig": request["InputConfig"],
-                "OutputConfig": request["OutputConfig"], "RoleArn": request["RoleArn"], "HumanTaskConfig": human,
+                "LabelingJobName": name,
+                "LabelingJobArn": arn,
+                "LabelingJobStatus": "InProgress",
+                "LabelCounters": {
+                    "TotalLabeled": 0,
+                    "HumanLabeled": 0,
+                    "MachineLabeled": 0,
+                    "FailedNonRetryableError": 0,
+                    "Unlabeled": 0,
+                },
+                "CreationTime": now,
+                "LastModifiedTime": now,
+                "JobReferenceCode": name[:8],
+                "LabelAttributeName": attribute,
+                "InputConfig": request["InputConfig"],
+                "OutputConfig": request["OutputConfig"],
+                "RoleArn": request["RoleArn"],
+                "HumanTaskConfig": human,
                 "Tags": request.get("Tags", []),
             }
             self.jobs[name.lower()] = job
         self.cloud._background(lambda: self._run(job), f"labeling-{name}")
         return _ok({"LabelingJobArn": arn})
 
-    def _DescribeLabelingJob(self, request: dict[str, Any]) -> Any:  # noqa: N802
+    def _DescribeLabelingJob(self, request: dict[str, Any]) -> Any:
         job = self.jobs.get(request["LabelingJobName"].lower())
         if not job:
             return _error("ResourceNotFound", f"Could not find labeling job {request['LabelingJobName']}")
         return _ok(json.loads(json.dumps(job, default=lambda d: d.timestamp())))
 
-    def _ListLabelingJobs(self, request: dict[str, Any]) -> Any:  # noqa: N802
-        summaries = [{k: job[k] for k in ("LabelingJobName", "LabelingJobArn", "CreationTime", "LastModifiedTime",
-                                          "LabelingJobStatus", "LabelCounters")} | (
-            {"LabelingJobOutput": job["LabelingJobOutput"]} if "LabelingJobOutput" in job else {})
-            for job in self.jobs.values()]
+    def _ListLabelingJobs(self, request: dict[str, Any]) -> Any:
+        summaries = [
+            {
+                k: job[k]
+                for k in (
+                    "LabelingJobName",
+                    "LabelingJobArn",
+                    "CreationTime",
+                    "LastModifiedTime",
+                    "LabelingJobStatus",
+                    "LabelCounters",
+                )
+            }
+            | ({"LabelingJobOutput": job["LabelingJobOutput"]} if "LabelingJobOutput" in job else {})
+            for job in self.jobs.values()
+        ]
         return _ok(json.loads(json.dumps({"LabelingJobSummaryList": summaries}, default=lambda d: d.timestamp())))
 
-    def _StopLabelingJob(self, request: dict[str, Any]) -> Any:  # noqa: N802
+    def _StopLabelingJob(self, request: dict[str, Any]) -> Any:
         job = self.jobs.get(request["LabelingJobName"].lower())
         if not job:
             return _error("ResourceNotFound", f"Could not find labeling job {request['LabelingJobName']}")
@@ -181,7 +211,8 @@ class GroundTruthEmulator:
                 f"ClientError: Exception invoking the Lambda function {arn}. LambdaErrorCode: "
                 f"{response['FunctionError']}. Ensure the Lambda function exists, that the role "
                 f"{self.cloud.stack.attrs.get(('LabelingRole', 'Arn'), 'role')} has permissions to invoke it "
-                f"and try your request again. ({body.decode('utf-8', 'replace')[:300]})")
+                f"and try your request again. ({body.decode('utf-8', 'replace')[:300]})"
+            )
         return json.loads(body)
 
     def _read(self, uri: str) -> bytes:
@@ -195,11 +226,15 @@ class GroundTruthEmulator:
 
     def _finish(self, job: dict[str, Any], status: str, reason: str = "") -> None:
         job["LabelingJobStatus"] = status
-        job["LastModifiedTime"] = datetime.now(timezone.utc)
+        job["LastModifiedTime"] = datetime.now(UTC)
         if reason:
             job["FailureReason"] = reason[:1024]
-        event = {"Source": "aws.sagemaker", "DetailType": "SageMaker Ground Truth Labeling Job State Change",
-                 "Resources": [job["LabelingJobArn"]], "Detail": json.dumps({"LabelingJobStatus": status})}
+        event = {
+            "Source": "aws.sagemaker",
+            "DetailType": "SageMaker Ground Truth Labeling Job State Change",
+            "Resources": [job["LabelingJobArn"]],
+            "Detail": json.dumps({"LabelingJobStatus": status}),
+        }
         import boto3
 
         boto3.client("events", region_name=self.cloud.stack.region).put_events(Entries=[event])
@@ -232,7 +267,7 @@ class GroundTruthEmulator:
 
         self.tasks_total += len(lines)
         answered: list[dict[str, Any]] = []
-        stamp = datetime.now(timezone.utc)
+        stamp = datetime.now(UTC)
         for index, line in enumerate(lines):
             if job["LabelingJobStatus"] == "Stopping" or (self.stop_after is not None and index >= self.stop_after):
                 break
@@ -253,49 +288,77 @@ class GroundTruthEmulator:
                     key = _key_from_presigned(box["image_url"])
                     checked = reviewers.confirms(worker, key, page.label)
                     content.setdefault(box["name"], {})[box["value"]] = checked
-                answers.append({"workerId": worker, "answerContent": dict(sorted(content.items())),
-                                "submissionTime": stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                                "acceptanceTime": stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                                "timeSpentInSeconds": 25.0})
+                answers.append(
+                    {
+                        "workerId": worker,
+                        "answerContent": dict(sorted(content.items())),
+                        "submissionTime": stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                        "acceptanceTime": stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                        "timeSpentInSeconds": 25.0,
+                    }
+                )
             response_file = f"{out}/annotations/worker-response/iteration-1/{object_id}/{stamp:%Y-%m-%d_%H:%M:%S}.json"
             self._write(response_file, {"answers": answers})
-            answered.append({"datasetObjectId": object_id, "line": line, "answers": answers,
-                             "worker_response_ref": response_file})
+            answered.append(
+                {"datasetObjectId": object_id, "line": line, "answers": answers, "worker_response_ref": response_file}
+            )
             self.tasks_done += 1
         consolidated: dict[str, Any] = {}
         post_arn = human.get("AnnotationConsolidationConfig", {}).get("AnnotationConsolidationLambdaArn")
         for n in range(0, len(answered), CONSOLIDATION_BATCH):
-            batch = answered[n:n + CONSOLIDATION_BATCH]
-            payload = [{"datasetObjectId": a["datasetObjectId"], "dataObject": {"s3Uri": a["line"].get("source-ref")}
-                        if "source-ref" in a["line"] else {"content": a["line"].get("source")},
-                        "annotations": [{"workerId": ans["workerId"],
-                                         "annotationData": {"content": json.dumps(ans["answerContent"])}}
-                                        for ans in a["answers"]]} for a in batch]
-            request_uri = f"{out}/annotations/consolidated-annotation/consolidation-request/iteration-1/{n // CONSOLIDATION_BATCH}.json"
+            batch = answered[n : n + CONSOLIDATION_BATCH]
+            payload = [
+                {
+                    "datasetObjectId": a["datasetObjectId"],
+                    "dataObject": {"s3Uri": a["line"].get("source-ref")}
+                    if "source-ref" in a["line"]
+                    else {"content": a["line"].get("source")},
+                    "annotations": [
+                        {"workerId": ans["workerId"], "annotationData": {"content": json.dumps(ans["answerContent"])}}
+                        for ans in a["answers"]
+                    ],
+                }
+                for a in batch
+            ]
+            part = n // CONSOLIDATION_BATCH
+            request_uri = f"{out}/annotations/consolidated-annotation/consolidation-request/iteration-1/{part}.json"
             self._write(request_uri, payload)
             if not post_arn:
                 continue
-            request = {"version": "2018-10-16", "labelingJobArn": job["LabelingJobArn"], "labelCategories": None,
-                       "labelAttributeName": attribute, "roleArn": job["RoleArn"], "payload": {"s3Uri": request_uri}}
+            request = {
+                "version": "2018-10-16",
+                "labelingJobArn": job["LabelingJobArn"],
+                "labelCategories": None,
+                "labelAttributeName": attribute,
+                "roleArn": job["RoleArn"],
+                "payload": {"s3Uri": request_uri},
+            }
             response: Any = None
             for _ in range(self.cloud.faults.labeling_calls()):
                 response = self._invoke(post_arn, request)
             if not isinstance(response, list):
                 raise RuntimeError(f"consolidation function {post_arn} did not return a list")
-            self._write(f"{out}/annotations/consolidated-annotation/consolidation-response/iteration-1/"
-                        f"{n // CONSOLIDATION_BATCH}.json", response)
+            self._write(
+                f"{out}/annotations/consolidated-annotation/consolidation-response/iteration-1/"
+                f"{n // CONSOLIDATION_BATCH}.json",
+                response,
+            )
             for entry in response:
                 consolidated[str(entry["datasetObjectId"])] = entry["consolidatedAnnotation"]["content"]
         output_lines = []
         labeled = 0
-        created = datetime.now(timezone.utc).isoformat()
+        created = datetime.now(UTC).isoformat()
         for index, line in enumerate(lines):
             object_id = str(index)
             done = next((a for a in answered if a["datasetObjectId"] == object_id), None)
             if done is None:
                 continue
-            metadata = {"job_name": name, "type": "groundTruth/custom", "human-annotated": "yes",
-                        "creation_date": created}
+            metadata = {
+                "job_name": name,
+                "type": "groundTruth/custom",
+                "human-annotated": "yes",
+                "creation_date": created,
+            }
             if post_arn:
                 content = consolidated.get(object_id, {}).get(attribute, {})
             else:
@@ -305,8 +368,13 @@ class GroundTruthEmulator:
             output_lines.append(json.dumps({**line, attribute: content, f"{attribute}-metadata": metadata}))
         output_uri = f"{out}/manifests/output/output.manifest"
         self._write(output_uri, ("\n".join(output_lines) + "\n").encode())
-        job["LabelCounters"] = {"TotalLabeled": labeled, "HumanLabeled": labeled, "MachineLabeled": 0,
-                                "FailedNonRetryableError": 0, "Unlabeled": len(lines) - labeled}
+        job["LabelCounters"] = {
+            "TotalLabeled": labeled,
+            "HumanLabeled": labeled,
+            "MachineLabeled": 0,
+            "FailedNonRetryableError": 0,
+            "Unlabeled": len(lines) - labeled,
+        }
         job["LabelingJobOutput"] = {"OutputDatasetS3Uri": output_uri}
         self.cloud.usage.labeled_objects += labeled
         stopped = job["LabelingJobStatus"] == "Stopping" or (self.stop_after is not None and labeled < len(lines))

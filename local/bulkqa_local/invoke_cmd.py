@@ -23,8 +23,10 @@ def run(args: argparse.Namespace) -> int:
     event = json.loads(args.event.read_text(encoding="utf-8"))
     with LocalCloud() as cloud:
         wanted = args.function
-        match = next((fn for fn in cloud.functions.values()
-                      if wanted in (fn.logical_id, fn.handler.split("/", 1)[0], fn.name)), None)
+        match = next(
+            (fn for fn in cloud.functions.values() if wanted in (fn.logical_id, fn.handler.split("/", 1)[0], fn.name)),
+            None,
+        )
         if match is None:
             names = ", ".join(sorted(fn.logical_id for fn in cloud.functions.values()))
             print(f"error: no function {wanted!r}; choose one of {names}", file=sys.stderr)

@@ -42,8 +42,9 @@ class SimulatedReviewers:
     truth: Mapping[str, list[str]] = field(default_factory=caltech_truth)
 
     def worker_ids(self, count: int) -> list[str]:
-        return [f"private.us-east-1.{hashlib.sha256(f'{self.seed}:{n}'.encode()).hexdigest()[:16]}"
-                for n in range(count)]
+        return [
+            f"private.us-east-1.{hashlib.sha256(f'{self.seed}:{n}'.encode()).hexdigest()[:16]}" for n in range(count)
+        ]
 
     def correct(self, image_key: str, label: str) -> bool | None:
         """Is the label right for the image? None when the truth is unknown."""
@@ -78,8 +79,10 @@ class ScriptedReviewers:
             reader = csv.DictReader(handle)
             missing = {"image", "label", "worker", "verdict"} - set(reader.fieldnames or [])
             if missing:
-                raise ValueError(f"{path}: the answers file needs the columns image,label,worker,verdict "
-                                 f"(missing {', '.join(sorted(missing))})")
+                raise ValueError(
+                    f"{path}: the answers file needs the columns image,label,worker,verdict "
+                    f"(missing {', '.join(sorted(missing))})"
+                )
             for line, row in enumerate(reader, start=2):
                 verdict = (row["verdict"] or "").strip().lower()
                 if verdict not in ("confirm", "reject"):

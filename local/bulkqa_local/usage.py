@@ -25,8 +25,15 @@ PRICES = {
     "ground_truth_per_object": 0.08,  # first 50,000 objects a month; UNCONFIRMED tier price
 }
 SERVICE_PREFIX = {"sfn": "states"}
-_S3_PUT = {"PutObject", "CopyObject", "ListObjectsV2", "ListObjects", "CreateMultipartUpload", "UploadPart",
-           "CompleteMultipartUpload"}
+_S3_PUT = {
+    "PutObject",
+    "CopyObject",
+    "ListObjectsV2",
+    "ListObjects",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "CompleteMultipartUpload",
+}
 _S3_GET = {"GetObject", "HeadObject"}
 
 
@@ -72,12 +79,15 @@ class Usage:
             "requests": dict(sorted(req.items())),
             "state_transitions": self.state_transitions,
             "ground_truth_objects": self.labeled_objects,
-            "estimated_cost_usd": {"total": round(total, 6), **{k: round(v, 6) for k, v in cost.items()},
-                                   "per_1000_images": None if per_1000 is None else round(per_1000, 6)},
+            "estimated_cost_usd": {
+                "total": round(total, 6),
+                **{k: round(v, 6) for k, v in cost.items()},
+                "per_1000_images": None if per_1000 is None else round(per_1000, 6),
+            },
             "prices_as_of": PRICES_AS_OF,
             "prices": PRICES,
             "assumptions": "us-east-1 list prices, no free tier; BatchWriteItem counted as 25 writes; "
-                           "Lambda duration measured locally at 512 MB; Ground Truth fee per data object (screen)",
+            "Lambda duration measured locally at 512 MB; Ground Truth fee per data object (screen)",
         }
 
 

@@ -40,7 +40,7 @@ def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _from_attr(attr: Mapping[str, Any]) -> Any:
-    (kind, value), = attr.items()
+    ((kind, value),) = attr.items()
     if kind == "S":
         return value
     if kind == "N":
@@ -64,7 +64,7 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(2.0, 0.05 * (2 ** attempt)) * (0.5 + random.random() / 2))  # noqa: S311 (jitter, not crypto)
+    time.sleep(min(2.0, 0.05 * (2**attempt)) * (0.5 + random.random() / 2))  # noqa: S311  # nosec B311: backoff jitter, not cryptography
 
 
 class LabelsTable:
@@ -79,7 +79,7 @@ class LabelsTable:
         requests = 0
         pending = [{"PutRequest": {"Item": to_item(item)}} for item in items]
         for start in range(0, len(pending), _BATCH):
-            batch = pending[start:start + _BATCH]
+            batch = pending[start : start + _BATCH]
             attempt = 0
             while batch:
                 response = self._ddb.batch_write_item(RequestItems={self.table: batch})  # type: ignore[dict-item]
@@ -90,18 +90,24 @@ class LabelsTable:
                     attempt += 1
         return requests
 
-    def set_verdicts(self, run_id: str, item: str, confirms: int, rejects: int, reviewers: Mapping[str, str],
-                     job: str, batch: str) -> bool:
+    def set_verdicts(
+        self, run_id: str, item: str, confirms: int, rejects: int, reviewers: Mapping[str, str], job: str, batch: str
+    ) -> bool:
         """Write one image's counts (SET, so a retry writes the same values). False if no such item."""
         try:
             self._ddb.update_item(
                 TableName=self.table,
                 Key={"run_partition": {"S": keys.partition(run_id, item)}, "item_id": {"S": item}},
                 UpdateExpression="SET WorkerConfirmCount = :c, WorkerDisconfirmCount = :d, "
-                                 "WorkerVerdicts = :v, labeling_job = :j, batch_id = :b",
+                "WorkerVerdicts = :v, labeling_job = :j, batch_id = :b",
                 ConditionExpression="attribute_exists(item_id)",
-                ExpressionAttributeValues={":c": {"N": str(confirms)}, ":d": {"N": str(rejects)},
-                                           ":v": _to_attr(dict(reviewers)), ":j": {"S": job}, ":b": {"S": batch}},
+                ExpressionAttributeValues={
+                    ":c": {"N": str(confirms)},
+                    ":d": {"N": str(rejects)},
+                    ":v": _to_attr(dict(reviewers)),
+                    ":j": {"S": job},
+                    ":b": {"S": batch},
+                },
             )
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
@@ -109,6 +115,7 @@ class LabelsTable:
 
     def run_items(self, run_id: str, attributes: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
         """Every item of a run: one paginated Query per partition, read in parallel, never a Scan."""
+
         def query(partition: str) -> list[dict[str, Any]]:
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
@@ -139,8 +146,11 @@ class RunsTable:
     def register_run(self, run_id: str, data: Mapping[str, Any]) -> bool:
         """Create the run record; False if this run (this uploaded object version) is already known."""
         try:
-            self._ddb.put_item(TableName=self.table, Item=to_item({"pk": f"run#{run_id}", **data}),
-                               ConditionExpression="attribute_not_exists(pk)")
+            self._ddb.put_item(
+                TableName=self.table,
+                Item=to_item({"pk": f"run#{run_id}", **data}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
         return True
@@ -152,7 +162,8 @@ class RunsTable:
     def update(self, pk: str, values: Mapping[str, Any]) -> None:
         names = {f"#f{n}": k for n, k in enumerate(values)}
         self._ddb.update_item(
-            TableName=self.table, Key={"pk": {"S": pk}},
+            TableName=self.table,
+            Key={"pk": {"S": pk}},
             UpdateExpression="SET " + ", ".join(f"#f{n} = :v{n}" for n in range(len(values))),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={f":v{n}": _to_attr(v) for n, v in enumerate(values.values())},

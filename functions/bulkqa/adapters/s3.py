@@ -20,7 +20,7 @@ class ObjectStore:
         self._s3 = client
         self.bucket = bucket
 
-    def _version(self, version: str | None) -> dict[str, str]:
+    def _version(self, version: str | None) -> dict[str, Any]:
         return {"VersionId": version} if version else {}
 
     def head(self, key: str, version: str | None = None) -> dict[str, Any]:
@@ -30,8 +30,9 @@ class ObjectStore:
         """Bytes [start, end) of an object (one ranged GET)."""
         if end <= start:
             return b""
-        response = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end - 1}",
-                                       **self._version(version))
+        response = self._s3.get_object(
+            Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end - 1}", **self._version(version)
+        )
         return response["Body"].read()
 
     def stream(self, key: str, start: int = 0, version: str | None = None, block: int = BLOCK) -> Iterator[bytes]:
@@ -56,8 +57,9 @@ class ObjectStore:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
     def put_json(self, key: str, value: Any) -> None:
-        self.put_bytes(key, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-                       "application/json")
+        self.put_bytes(
+            key, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), "application/json"
+        )
 
     def put_many(self, objects: list[tuple[str, bytes, str]], threads: int = 16) -> None:
         """PUT many small objects concurrently (boto3 clients are thread-safe)."""

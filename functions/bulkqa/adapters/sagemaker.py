@@ -17,8 +17,9 @@ else:
 
 
 class GroundTruthJobs:
-    def __init__(self, client: SageMakerClient, settings: LabelingSettings, region: str, account: str,
-                 partition: str = "aws") -> None:
+    def __init__(
+        self, client: SageMakerClient, settings: LabelingSettings, region: str, account: str, partition: str = "aws"
+    ) -> None:
         self._sm = client
         self._settings = settings
         self._arn_prefix = f"arn:{partition}:sagemaker:{region}:{account}:labeling-job/"
@@ -42,9 +43,11 @@ class GroundTruthJobs:
             if _code(exc) != "ResourceNotFound":
                 raise
             raise LabelingJobNotFound(f"labeling job {name} does not exist") from exc
-        counters = {k: int(v) for k, v in dict(job.get("LabelCounters", {})).items()}
+        counters = {str(k): int(str(v)) for k, v in dict(job.get("LabelCounters", {})).items()}
         return JobStatus(
-            name=str(job["LabelingJobName"]), arn=str(job["LabelingJobArn"]), status=str(job["LabelingJobStatus"]),
+            name=str(job["LabelingJobName"]),
+            arn=str(job["LabelingJobArn"]),
+            status=str(job["LabelingJobStatus"]),
             failure_reason=str(job.get("FailureReason", "")),
             output_manifest=str(job.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri", "")),
             counters=counters,

@@ -1,0 +1,73 @@
+# bulk-label-qa: the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# SAM CLI and the AWS SDK need a region but no account: fake credentials, no metadata lookups,
+# no telemetry, so no network connection is opened.
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export AWS_EC2_METADATA_DISABLED := true
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo test lint typecheck validate security unit browser bench build clean
+
+# --- environments -------------------------------------------------------------------------------
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# what `make demo` needs: boto3, moto, python-liquid, PyYAML (pyproject.toml [project.dependencies])
+$(VENV)/.demo: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# what `make test` adds: pytest, mypy, ruff, SAM CLI, cfn-lint, checkov, bandit, playwright ([dev])
+$(VENV)/.dev: $(VENV)/.demo
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# --- the two commands ------------------------------------------------------------------------------
+demo: $(VENV)/.demo
+	$(BIN)/bulkqa demo --workers 3 --min-confidence 80
+
+test: $(VENV)/.dev node_modules/.installed lint typecheck validate security unit
+
+# --- the checks -----------------------------------------------------------------------------------------
+lint: $(VENV)/.dev
+	$(BIN)/ruff check functions local tests bench
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+validate: $(VENV)/.dev node_modules/.installed
+	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml -a cfn_lint_serverless.rules
+	npx --no-install asl-validator --json-path statemachine/bulk_qa.asl.json
+
+security: $(VENV)/.dev
+	BC_SKIP_MAPPING=TRUE $(BIN)/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+	$(BIN)/bandit --quiet --recursive functions local --configfile pyproject.toml
+
+unit: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+browser: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -m browser
+
+bench: $(VENV)/.demo
+	$(BIN)/python bench/run.py
+
+# sam build needs an interpreter matching the functions' Runtime (python3.13) on PATH, e.g. with pyenv:
+#   PYENV_VERSION=3.11.7:3.13.0 make build
+build: $(VENV)/.dev
+	$(BIN)/sam build --cached --parallel
+
+clean:
+	rm -rf $(VENV) node_modules .aws-sam out .pytest_cache .mypy_cache .ruff_cache
