@@ -238,11 +238,11 @@ class LocalCloud:
             kind = spec["Type"]
             props = spec.get("Properties", {})
             if kind == "AWS::S3::Bucket":
-                name = f"{stack.name}-{logical.lower()}-{uuid.uuid4().hex[:8]}"
+                name = f"{stack.name}-{logical.lower()}"  # one stack per moto: no suffix needed
                 stack.refs[logical] = name
                 stack.attrs[(logical, "Arn")] = f"arn:aws:s3:::{name}"
             elif kind == "AWS::DynamoDB::Table":
-                name = f"{stack.name}-{logical}-{uuid.uuid4().hex[:8].upper()}"
+                name = f"{stack.name}-{logical}"
                 stack.refs[logical] = name
                 stack.attrs[(logical, "Arn")] = f"arn:aws:dynamodb:{REGION}:{cfn.ACCOUNT}:table/{name}"
             elif kind == "AWS::IAM::Role":
