@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from bulkqa.analysis import AnalysisOptions, Verdict
 from bulkqa.reports import write_reports
 

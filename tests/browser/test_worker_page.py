@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from bulkqa import consolidation
 from bulkqa_local import liquid_gt
-
 from tests.support.batches import Batch, make_batch
 
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -10,6 +10,7 @@ import random
 from collections.abc import Iterator
 
 import pytest
+
 from bulkqa.analysis import (
     Z_ONE_SIDED_95,
     AnalysisOptions,

@@ -8,9 +8,10 @@ import random
 from itertools import pairwise
 from typing import Any
 
-from bulkqa.analysis import AnalysisOptions, Verdict, analyze, bucket_edges, wilson_lower_bound
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from bulkqa.analysis import AnalysisOptions, Verdict, analyze, bucket_edges, wilson_lower_bound
 
 LABELS = ["Crab", "Sea Turtle", "=SUM(A1)", "a|b", "<b>", "Ü"]
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

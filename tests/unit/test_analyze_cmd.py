@@ -7,6 +7,7 @@ import io
 import pathlib
 
 import pytest
+
 from bulkqa.analysis import AnalysisOptions
 from bulkqa.reports import REPORT_FILES, write_reports
 from bulkqa_local.analyze_cmd import add_arguments, read_verdicts, run

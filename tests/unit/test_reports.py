@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+
 from bulkqa.analysis import AnalysisOptions, RowCounts, Verdict
 from bulkqa.reports import REPORT_FILES, csv_safe, md_escape, render_html, render_markdown, write_reports
 

@@ -15,10 +15,10 @@ from importlib import resources
 
 import liquid
 import pytest
+
 from bulkqa import consolidation
 from bulkqa.errors import MalformedAnswer
 from bulkqa_local import liquid_gt
-
 from tests.support.batches import Batch, build_batch, image_names, make_batch
 
 CROWD_JS = "https://assets.crowd.aws/crowd-html-elements.js"

@@ -175,6 +175,7 @@ def test_more_tasks_than_max_objects_per_job_make_several_jobs(tmp_path: Path) -
 @pytest.mark.parametrize("fault", [*ALL, "all"])
 def test_faults_do_not_change_the_report(tmp_path: Path, fault: str) -> None:
     baseline = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path / "base", workers=2, seed=7)
+    assert baseline.status == "SUCCEEDED"
     faults = Faults.all() if fault == "all" else Faults(frozenset({fault}))
     faulty = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path / "faulty", workers=2, seed=7,
                       faults=faults, check_seconds=1)
