@@ -146,6 +146,8 @@ class LocalCloud:
         from bulkqa import aws
 
         aws.reset_clients()
+        for key in self._env_keys():
+            os.environ.pop(key, None)
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -462,16 +464,18 @@ class LocalCloud:
 
     @contextmanager
     def _function_env(self, fn: LocalFunction) -> Iterator[None]:
-        saved = {k: os.environ.get(k) for k in fn.environment}
-        os.environ.update(fn.environment)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        """The function's own environment variables, and no other function's.
+
+        Other threads (moto's interpreter, boto3) read os.environ concurrently, so keys are never
+        removed while the cloud runs: a variable this function does not have is set to "" (which the
+        settings reader treats as unset), and every key is removed when the cloud stops.
+        """
+        for key in self._env_keys():
+            os.environ[key] = fn.environment.get(key, "")
+        yield
+
+    def _env_keys(self) -> set[str]:
+        return {key for fn in self.functions.values() for key in fn.environment}
 
     # ------------------------------------------------------------------ EventBridge delivery
     def deliver_event(self, target_arn: str, event: dict[str, Any]) -> None:
