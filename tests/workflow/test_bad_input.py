@@ -43,12 +43,18 @@ CASES = [
     Case("header-only", b(H), error="InvalidLabelFile"),
     Case("missing-column", b("image_local_path,label\nbeaver/a.jpg,Beaver\n"), error="InvalidLabelFile"),
     Case("renamed-column", b("image_local_path,class,confidence\nbeaver/a.jpg,Beaver,90\n"), error="InvalidLabelFile"),
-    Case("duplicated-column", b("image_local_path,label,label,confidence\nbeaver/a.jpg,Beaver,Beaver,90\n"),
-         error="InvalidLabelFile"),
+    Case(
+        "duplicated-column",
+        b("image_local_path,label,label,confidence\nbeaver/a.jpg,Beaver,Beaver,90\n"),
+        error="InvalidLabelFile",
+    ),
     Case("utf16", ("\ufeff" + H + GOOD).encode("utf-16"), error="InvalidLabelFile"),
     Case("unclosed-quote", b(H + GOOD + 'beaver/c.jpg,"Beaver,90\nbeaver/d.jpg,Beaver,90\n'), error="InvalidLabelFile"),
-    Case("two-image-columns", b("image_local_path,s3_image_url,label,confidence\na.jpg,s3://x/a.jpg,Beaver,90\n"),
-         error="InvalidLabelFile"),
+    Case(
+        "two-image-columns",
+        b("image_local_path,s3_image_url,label,confidence\na.jpg,s3://x/a.jpg,Beaver,90\n"),
+        error="InvalidLabelFile",
+    ),
     # --- layouts that are fine
     Case("extra-column", b("image_local_path,label,confidence,note\nbeaver/a.jpg,Beaver,90,ok\n"), rows=1),
     Case("reordered-columns", b("confidence,label,image_local_path\n90,Beaver,beaver/a.jpg\n"), rows=1),
@@ -56,18 +62,31 @@ CASES = [
     Case("lf", b(H + GOOD), rows=2),
     Case("crlf", b((H + GOOD).replace("\n", "\r\n")), rows=2),
     Case("cr", b((H + GOOD).replace("\n", "\r")), rows=2),
-    Case("quoted-commas-and-newlines", b(H + 'beaver/a.jpg,"Beaver, North\nAmerican",90\nbeaver/b.jpg,Beaver,x\n'),
-         rows=2, rejected={3: "not a number"}, accepted_labels={"Beaver, North\nAmerican"}),
+    Case(
+        "quoted-commas-and-newlines",
+        b(H + 'beaver/a.jpg,"Beaver, North\nAmerican",90\nbeaver/b.jpg,Beaver,x\n'),
+        rows=2,
+        rejected={3: "not a number"},
+        accepted_labels={"Beaver, North\nAmerican"},
+    ),
     Case("blank-lines", b(H + "beaver/a.jpg,Beaver,90\n\n\nbeaver/b.jpg,Beaver,\n"), rows=2, rejected={5: "empty"}),
     Case("fraction-scale", b(H + "beaver/a.jpg,Beaver,0.97\nbeaver/b.jpg,Beaver,0.5\n"), rows=2),
     # --- row problems: the run goes on, the row is listed with its line and reason
     Case("non-utf8-row", b(H + GOOD) + b"beaver/c.jpg,Bi\xe8ber,90\n", rows=3, rejected={4: "UTF-8"}),
     Case("empty-label", b(H + GOOD + "beaver/c.jpg,,90\n"), rows=3, rejected={4: "label is empty"}),
-    Case("html-label", b(H + GOOD + 'beaver/c.jpg,<script>alert(1)</script>,90\n'), rows=3,
-         accepted_labels={"<script>alert(1)</script>"}),
+    Case(
+        "html-label",
+        b(H + GOOD + "beaver/c.jpg,<script>alert(1)</script>,90\n"),
+        rows=3,
+        accepted_labels={"<script>alert(1)</script>"},
+    ),
     Case("quotes-label", b(H + GOOD + 'beaver/c.jpg,"say ""cheese""",90\n'), rows=3, accepted_labels={'say "cheese"'}),
-    Case("liquid-label", b(H + GOOD + "beaver/c.jpg,{{ 7*7 }} {% raw %},90\n"), rows=3,
-         accepted_labels={"{{ 7*7 }} {% raw %}"}),
+    Case(
+        "liquid-label",
+        b(H + GOOD + "beaver/c.jpg,{{ 7*7 }} {% raw %},90\n"),
+        rows=3,
+        accepted_labels={"{{ 7*7 }} {% raw %}"},
+    ),
     Case("unicode-label", b(H + GOOD + "beaver/c.jpg,Bíber 🦫,90\n"), rows=3, accepted_labels={"Bíber 🦫"}),
     Case("long-label", b(H + GOOD + "beaver/c.jpg," + "L" * 1000 + ",90\n"), rows=3, rejected={4: "characters long"}),
     Case("confidence-empty", b(H + GOOD + "beaver/c.jpg,Beaver,\n"), rows=3, rejected={4: "confidence is empty"}),
@@ -81,11 +100,21 @@ CASES = [
     Case("dotdot-image", b(H + GOOD + "../secret/c.jpg,Beaver,90\n"), rows=3, rejected={4: "'..'"}),
     Case("absolute-image", b(H + GOOD + "/etc/c.jpg,Beaver,90\n"), rows=3, rejected={4: "absolute"}),
     Case("url-image", b(H + GOOD + "https://example.com/c.jpg,Beaver,90\n"), rows=3, rejected={4: "URL"}),
-    Case("foreign-bucket", b(H + GOOD + "s3://someone-elses-bucket/c.jpg,Beaver,90\n"), rows=3,
-         rejected={4: "not one the stack may read"}),
-    Case("duplicate-row", b(H + GOOD + "beaver/image_0001.jpg,Beaver,50\n"), rows=3, rejected={4: "duplicate of line 2"}),
-    Case("very-long-line", b(H + GOOD + "beaver/c.jpg,Beaver,90," + "x" * 200_000 + "\n"), rows=3,
-         rejected={4: "fields but the header has 3"}),
+    Case(
+        "foreign-bucket",
+        b(H + GOOD + "s3://someone-elses-bucket/c.jpg,Beaver,90\n"),
+        rows=3,
+        rejected={4: "not one the stack may read"},
+    ),
+    Case(
+        "duplicate-row", b(H + GOOD + "beaver/image_0001.jpg,Beaver,50\n"), rows=3, rejected={4: "duplicate of line 2"}
+    ),
+    Case(
+        "very-long-line",
+        b(H + GOOD + "beaver/c.jpg,Beaver,90," + "x" * 200_000 + "\n"),
+        rows=3,
+        rejected={4: "fields but the header has 3"},
+    ),
     Case("too-many-fields", b(H + GOOD + "beaver/c.jpg,Beaver, North,90\n"), rows=3, rejected={4: "fields"}),
 ]
 
@@ -113,12 +142,18 @@ def runs() -> dict[str, dict]:
             history = cloud.history(execution["executionArn"])
             failed = [e["executionFailedEventDetails"] for e in history if "executionFailedEventDetails" in e]
             run_id = output.get("run_id") or next(
-                (json.loads(e["taskSucceededEventDetails"]["output"])["Payload"]["run_id"] for e in history
-                 if "taskSucceededEventDetails" in e and '"run_id"' in e["taskSucceededEventDetails"]["output"]), None)
+                (
+                    json.loads(e["taskSucceededEventDetails"]["output"])["Payload"]["run_id"]
+                    for e in history
+                    if "taskSucceededEventDetails" in e and '"run_id"' in e["taskSucceededEventDetails"]["output"]
+                ),
+                None,
+            )
             report = read(f"reports/{run_id}/report.json")
             rejected = read(f"runs/{run_id}/rejected.csv")
             out[name] = {
-                "status": execution["status"], "error": failed[0].get("error") if failed else None,
+                "status": execution["status"],
+                "error": failed[0].get("error") if failed else None,
                 "report": json.loads(report) if report else None,
                 "rejected": list(csv.DictReader(io.StringIO(rejected.decode()))) if rejected else [],
                 "log_text": "",

@@ -69,19 +69,33 @@ def test_end_to_end_with_scripted_reviewers(tmp_path: Path, name: str, min_confi
     for label, kinds in expected.items():
         got = by_label[label]
         assert (got["confirmed"], got["disconfirmed"], got["split"]) == (
-            kinds["confirmed"], kinds["disconfirmed"], kinds["split"]), label
+            kinds["confirmed"],
+            kinds["disconfirmed"],
+            kinds["split"],
+        ), label
         reviewed = sum(kinds.values())
         assert got["total"] == reviewed
         assert got["pct_correct"] == pytest.approx(100 * kinds["confirmed"] / reviewed)
-    for filename in ("report.json", "report.csv", "report.md", "report.html", "rejected.csv",
-                     "corrected-labels.jsonl", "aws-usage.json"):
+    for filename in (
+        "report.json",
+        "report.csv",
+        "report.md",
+        "report.html",
+        "rejected.csv",
+        "corrected-labels.jsonl",
+        "aws-usage.json",
+    ):
         assert (tmp_path / "out" / filename).exists(), filename
 
 
 def test_happy_path_creates_one_job_and_resumes_on_its_completion_event(tmp_path: Path) -> None:
     seen = {}
-    result = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path, check_seconds=600,
-                      cloud_hook=lambda cloud: seen.setdefault("cloud", cloud))
+    result = run_demo(
+        csv_path=DATA / "smallsample.csv",
+        out=tmp_path,
+        check_seconds=600,
+        cloud_hook=lambda cloud: seen.setdefault("cloud", cloud),
+    )
     cloud = seen["cloud"]
     assert result.status == "SUCCEEDED"
     jobs = list(cloud.ground_truth.jobs.values())
@@ -94,9 +108,12 @@ def test_happy_path_creates_one_job_and_resumes_on_its_completion_event(tmp_path
 
 def test_duplicate_upload_event_starts_no_second_run(tmp_path: Path) -> None:
     seen = {}
-    result = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path,
-                      faults=Faults(frozenset({"duplicate-s3-events"})),
-                      cloud_hook=lambda cloud: seen.setdefault("cloud", cloud))
+    result = run_demo(
+        csv_path=DATA / "smallsample.csv",
+        out=tmp_path,
+        faults=Faults(frozenset({"duplicate-s3-events"})),
+        cloud_hook=lambda cloud: seen.setdefault("cloud", cloud),
+    )
     assert result.status == "SUCCEEDED"
     assert len(result.executions) == 2
     outputs = [json.loads(e["output"]) for e in result.executions]
@@ -112,7 +129,8 @@ def test_failed_labeling_job_fails_the_run_with_its_reason(tmp_path: Path) -> No
 
         cloud.ground_truth.fail_reason = "ClientError: the work team no longer exists"  # type: ignore[attr-defined]
         boto3.DEFAULT_SESSION.events.register(
-            "before-call.sfn.SendTaskFailure", lambda params, **kw: sent.append(json.loads(params["body"])))
+            "before-call.sfn.SendTaskFailure", lambda params, **kw: sent.append(json.loads(params["body"]))
+        )
 
     result = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path, cloud_hook=fail)
     assert result.status == "FAILED"
@@ -134,8 +152,10 @@ def test_stopped_labeling_job_writes_a_partial_report(tmp_path: Path) -> None:
     assert report["totals"]["unreviewed"] > 0
 
 
-@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binary\xff", b"image,label\nbeaver/a.jpg,Beaver\n",
-                                     b"image_local_path,label,confidence\r\n"])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\x00\x01\x02binary\xff", b"image,label\nbeaver/a.jpg,Beaver\n", b"image_local_path,label,confidence\r\n"],
+)
 def test_unreadable_file_fails_with_a_named_error(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
@@ -146,8 +166,12 @@ def test_unreadable_file_fails_with_a_named_error(tmp_path: Path, content: bytes
 
 
 def test_lost_completion_event_is_recovered_by_the_job_check(tmp_path: Path) -> None:
-    result = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path,
-                      faults=Faults(frozenset({"drop-completion-event"})), check_seconds=1)
+    result = run_demo(
+        csv_path=DATA / "smallsample.csv",
+        out=tmp_path,
+        faults=Faults(frozenset({"drop-completion-event"})),
+        check_seconds=1,
+    )
     assert result.status == "SUCCEEDED"
     assert result.usage["faults_injected"] == {"drop-completion-event": 1}
     assert result.report and result.report["totals"]["total"] == 189
@@ -164,8 +188,12 @@ def test_no_row_accepted_fails_with_no_rows_accepted(tmp_path: Path) -> None:
 
 def test_more_tasks_than_max_objects_per_job_make_several_jobs(tmp_path: Path) -> None:
     seen = {}
-    result = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path, max_objects_per_job=4,
-                      cloud_hook=lambda cloud: seen.setdefault("cloud", cloud))
+    result = run_demo(
+        csv_path=DATA / "smallsample.csv",
+        out=tmp_path,
+        max_objects_per_job=4,
+        cloud_hook=lambda cloud: seen.setdefault("cloud", cloud),
+    )
     assert result.status == "SUCCEEDED"
     assert len(seen["cloud"].ground_truth.jobs) == 3  # 9 tasks, at most 4 per job
     assert result.report and result.report["totals"]["total"] + result.report["totals"]["unreviewed"] == 189
@@ -177,8 +205,9 @@ def test_faults_do_not_change_the_report(tmp_path: Path, fault: str) -> None:
     baseline = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path / "base", workers=2, seed=7)
     assert baseline.status == "SUCCEEDED"
     faults = Faults.all() if fault == "all" else Faults(frozenset({fault}))
-    faulty = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path / "faulty", workers=2, seed=7,
-                      faults=faults, check_seconds=1)
+    faulty = run_demo(
+        csv_path=DATA / "smallsample.csv", out=tmp_path / "faulty", workers=2, seed=7, faults=faults, check_seconds=1
+    )
     assert faulty.status == "SUCCEEDED", (faulty.error, faulty.cause)
     assert faulty.usage["faults_injected"], "the fault was not injected"
     assert (tmp_path / "faulty" / "report.json").read_bytes() == (tmp_path / "base" / "report.json").read_bytes()
