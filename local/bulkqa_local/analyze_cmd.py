@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import pathlib
 import re
@@ -136,6 +137,7 @@ def read_verdicts(stream: TextIO) -> Iterator[Verdict]:
             f"include {', '.join(REQUIRED)} (found: {', '.join(columns) or 'nothing'})"
         )
     i_image, i_label, i_conf, i_c, i_r = (columns.index(c) for c in REQUIRED)
+    i_v = columns.index("WorkerVerdicts") if "WorkerVerdicts" in columns else None
     width = max(i_image, i_label, i_conf, i_c, i_r) + 1
     for line, row in enumerate(reader, start=2):
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -166,7 +168,31 @@ def read_verdicts(stream: TextIO) -> Iterator[Verdict]:
             confidence=confidence,
             confirms=_count(row[i_c], "WorkerConfirmCount", line),
             rejects=_count(row[i_r], "WorkerDisconfirmCount", line),
+            reviewers=_reviewers(row[i_v], line) if i_v is not None and i_v < len(row) else None,
         )
+
+
+def _reviewers(text: str, line: int) -> dict[str, str] | None:
+    """The optional WorkerVerdicts column: a JSON map reviewer id -> confirm|reject.
+
+    Both a plain map and DynamoDB's JSON form ({"id": {"S": "confirm"}}) are read.
+    """
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise VerdictFileError(f"line {line}: WorkerVerdicts is not JSON; leave it empty or export it as JSON") from None
+    if isinstance(data, dict) and set(data) == {"M"}:
+        data = data["M"]
+    out: dict[str, str] = {}
+    for worker, verdict in (data.items() if isinstance(data, dict) else []):
+        value = verdict.get("S") if isinstance(verdict, dict) else verdict
+        if value not in ("confirm", "reject"):
+            raise VerdictFileError(f"line {line}: WorkerVerdicts gives {worker!r} the verdict {value!r}; "
+                                   "expected confirm or reject")
+        out[str(worker)] = str(value)
+    return out or None
 
 
 def _table(report: dict[str, Any]) -> list[str]:
