@@ -71,9 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="CSV with s3_image_url,label,confidence,WorkerConfirmCount,WorkerDisconfirmCount",
     )
-    parser.add_argument(
-        "--out", required=True, type=pathlib.Path, metavar="DIR", help="where to write the reports"
-    )
+    parser.add_argument("--out", required=True, type=pathlib.Path, metavar="DIR", help="where to write the reports")
     parser.add_argument(
         "--min-confidence",
         type=_confidence,
@@ -126,9 +124,7 @@ def read_verdicts(stream: TextIO) -> Iterator[Verdict]:
     try:
         header = next(reader)
     except StopIteration:
-        raise VerdictFileError(
-            f"the file is empty: expected a header line with {', '.join(REQUIRED)}"
-        ) from None
+        raise VerdictFileError(f"the file is empty: expected a header line with {', '.join(REQUIRED)}") from None
     columns = [_canonical(h) for h in header]
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
@@ -159,9 +155,7 @@ def read_verdicts(stream: TextIO) -> Iterator[Verdict]:
         except ValueError:
             confidence = math.nan
         if not 0.0 <= confidence <= 100.0:
-            raise VerdictFileError(
-                f"line {line}: confidence is {text!r}; it must be a number between 0 and 100"
-            )
+            raise VerdictFileError(f"line {line}: confidence is {text!r}; it must be a number between 0 and 100")
         yield Verdict(
             image=image,
             label=label,
@@ -182,15 +176,18 @@ def _reviewers(text: str, line: int) -> dict[str, str] | None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        raise VerdictFileError(f"line {line}: WorkerVerdicts is not JSON; leave it empty or export it as JSON") from None
+        raise VerdictFileError(
+            f"line {line}: WorkerVerdicts is not JSON; leave it empty or export it as JSON"
+        ) from None
     if isinstance(data, dict) and set(data) == {"M"}:
         data = data["M"]
     out: dict[str, str] = {}
-    for worker, verdict in (data.items() if isinstance(data, dict) else []):
+    for worker, verdict in data.items() if isinstance(data, dict) else []:
         value = verdict.get("S") if isinstance(verdict, dict) else verdict
         if value not in ("confirm", "reject"):
-            raise VerdictFileError(f"line {line}: WorkerVerdicts gives {worker!r} the verdict {value!r}; "
-                                   "expected confirm or reject")
+            raise VerdictFileError(
+                f"line {line}: WorkerVerdicts gives {worker!r} the verdict {value!r}; expected confirm or reject"
+            )
         out[str(worker)] = str(value)
     return out or None
 
@@ -261,9 +258,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
                 title=str(getattr(args, "title", None) or "bulk-label-qa report"),
             )
     except FileNotFoundError:
-        print(
-            f"bulkqa analyze: error: {path}: no such file; give the CSV export of the labels table", file=err
-        )
+        print(f"bulkqa analyze: error: {path}: no such file; give the CSV export of the labels table", file=err)
         return EXIT_USAGE
     except UnicodeDecodeError as exc:
         print(
