@@ -137,7 +137,7 @@ class GroundTruthEmulator:
             job = {
                 "LabelingJobName": name,
                 "LabelingJobArn": arn,
-                "LabelingJobStatus": "InProgress",
+                "LabelingJobStatus": "Initializing",
                 "LabelCounters": {
                     "TotalLabeled": 0,
                     "HumanLabeled": 0,
@@ -251,6 +251,7 @@ class GroundTruthEmulator:
         if self.fail_reason:
             reason, self.fail_reason = self.fail_reason, None
             raise RuntimeError(reason)
+        job["LabelingJobStatus"] = "InProgress"
         human = job["HumanTaskConfig"]
         name, attribute = job["LabelingJobName"], job["LabelAttributeName"]
         out = job["OutputConfig"]["S3OutputPath"].rstrip("/") + f"/{name}"
