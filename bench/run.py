@@ -1,0 +1,563 @@
+"""The benchmark suite: prints a table and writes ``bench/results.json``. Measures, never fails on a target.
+
+    .venv/bin/python bench/run.py [--quick]
+
+1. CPU throughput of our own code with AWS calls stubbed, and peak memory (``bench_components.py``,
+   one fresh interpreter per component): ingest, consolidation, analysis.
+2. Cold start: import time of each handler module next to ``import boto3`` (same run, fresh
+   interpreters, median of 5), with and without building the S3 client.
+3. ``bulkqa demo`` end to end on the local cloud (one fresh interpreter per run): sample.csv with 1 and
+   3 reviewers, and a generated 100,000-row file with 3 reviewers (``--quick`` skips it). Every AWS
+   request is attributed to the function that made it (or to the local runtime: Step Functions, the
+   Ground Truth emulator), so the per-stage scale targets can be checked.
+4. API requests and cost per 1,000 images from each run's ``aws-usage.json``, next to the 2019 sample's
+   design for the same file (one PutItem per row, one UpdateItem per image per reviewer, one batch-file
+   GET per reviewer answer).
+5. The scale targets, PASS/FAIL each. A missed target is a result, not an error: the exit status is 0
+   unless a benchmark itself could not run (then 1, after writing what was measured).
+
+The machine is shared and noisy: rates are best-of-N CPU time, cold starts are medians; compare runs
+on the same machine only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+BENCH = pathlib.Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results.json"
+for _path in (str(ROOT / "functions"), str(ROOT / "local"), str(BENCH)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+BIG_ROWS = 100_000
+SEED = 2019
+#: The labeling-job re-check interval of the demo runs. ``bulkqa demo`` uses 2 s, which re-invokes
+#: start_labeling_job every 2 s while the job runs: in a long run that inflates the state transitions
+#: and (see the report) races the local runtime's per-invocation environment swap. The template's
+#: default is 3,600 s; completion events resume the workflow either way.
+CHECK_SECONDS = 3600
+#: run_demo waits 300 s for the workflow by default; the 100,000-row run needs longer locally.
+DEMO_TIMEOUT = 3 * 3600
+RUNTIME = "(local runtime)"  # requests made by Step Functions, the Ground Truth emulator, EventBridge
+
+# The scale targets per 1,000 accepted images (bulk-label-qa issue: `make bench`).
+MAX_INGEST_WRITES_PER_1000 = 42
+MAX_CONSOLIDATION_WRITES_PER_IMAGE = 1.0
+MAX_PRELABEL_GETS_PER_TASK = 1.0
+MAX_CONSOLIDATION_GETS_PER_INVOCATION = 1.0
+TRANSITIONS_BASE, TRANSITIONS_PER_1000_ROWS = 100, 10
+
+COMPONENTS = ("ingest", "ingest_step", "consolidation", "consolidation_step", "analysis")
+DDB_WRITES = ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+              "dynamodb:TransactWriteItems")
+S3_GETS = ("s3:GetObject", "s3:HeadObject")
+
+
+# =========================================================================== the demo child
+
+
+class Tracker:
+    """Attributes every AWS request of a local run to the function that made it.
+
+    Installed through ``run_demo(cloud_hook=...)``. The local cloud runs one handler at a time (under
+    its lock), in the calling thread; a handler's own thread pools are ``ThreadPoolExecutor`` threads.
+    A request from any other thread is the local runtime's (Step Functions, Ground Truth, EventBridge).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: Counter[tuple[str, str, str]] = Counter()  # (function, service:Operation, table)
+        self.invocations: Counter[str] = Counter()
+        self.handler_seconds: defaultdict[str, float] = defaultdict(float)
+        self.current: str | None = None
+        self.current_thread: int | None = None
+        self.histories: dict[str, list[dict[str, Any]]] = {}
+        self.tables: dict[str, str] = {}
+
+    def install(self, cloud: Any) -> None:
+        import boto3
+
+        self.tables = {physical: logical for logical, physical in cloud.stack.refs.items()
+                       if cloud.stack.resources.get(logical, {}).get("Type") == "AWS::DynamoDB::Table"}
+        original_handler = cloud._handler
+        tracker = self
+
+        def handler_of(fn: Any) -> Any:
+            handler = original_handler(fn)
+            name = fn.handler.split("/", 1)[0]
+
+            def run(event: Any, context: Any) -> Any:
+                tracker.current, tracker.current_thread = name, threading.get_ident()
+                started = time.perf_counter()
+                try:
+                    return handler(event, context)
+                finally:
+                    with tracker.lock:
+                        tracker.handler_seconds[name] += time.perf_counter() - started
+                        tracker.invocations[name] += 1
+                    tracker.current = tracker.current_thread = None
+
+            return run
+
+        cloud._handler = handler_of
+        original_wait = cloud.wait_for_executions
+        cloud.wait_for_executions = lambda count=1, timeout=300, on_poll=None: original_wait(
+            count, timeout=max(timeout, DEMO_TIMEOUT), on_poll=on_poll)
+        original_history = cloud.history
+
+        def history(arn: str) -> list[dict[str, Any]]:
+            events = original_history(arn)
+            tracker.histories[arn] = events
+            return events
+
+        cloud.history = history
+        boto3.DEFAULT_SESSION.events.register("before-call", self._count)
+
+    def _count(self, event_name: str, **kwargs: Any) -> None:
+        parts = event_name.split(".")
+        if len(parts) < 3:
+            return
+        service = {"sfn": "states"}.get(parts[1], parts[1])
+        operation = f"{service}:{parts[2]}"
+        function = self.current
+        if function is None or not (threading.get_ident() == self.current_thread
+                                    or threading.current_thread().name.startswith("ThreadPoolExecutor")):
+            function = RUNTIME
+        table = ""
+        if service == "dynamodb":
+            try:
+                body = json.loads((kwargs.get("params") or {}).get("body") or b"{}")
+                name = body.get("TableName") or next(iter(body.get("RequestItems") or {}), "")
+                table = self.tables.get(name, name)
+            except (ValueError, TypeError, AttributeError):
+                table = "?"
+        with self.lock:
+            self.requests[(function, operation, table)] += 1
+
+    def state_seconds(self, arn: str, top_level: list[str]) -> dict[str, float]:
+        """Seconds from entering each top-level state to entering the next (or the end)."""
+        events = self.histories.get(arn) or []
+        marks = [(e["stateEnteredEventDetails"]["name"], e["timestamp"]) for e in events
+                 if "stateEnteredEventDetails" in e and e["stateEnteredEventDetails"]["name"] in top_level]
+        if not events or not marks:
+            return {}
+        end = events[-1]["timestamp"]
+        out: dict[str, float] = {}
+        for n, (name, stamp) in enumerate(marks):
+            following = marks[n + 1][1] if n + 1 < len(marks) else end
+            out[name] = round(out.get(name, 0.0) + (following - stamp).total_seconds(), 2)
+        return out
+
+
+def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
+    """One ``bulkqa demo`` run with attribution (runs in its own interpreter; see ``run_demo_in_child``)."""
+    os.environ.setdefault("LOG_LEVEL", "INFO")
+    from bulkqa_local.demo import run_demo
+
+    tracker = Tracker()
+    started = time.perf_counter()
+    cpu0 = time.process_time()
+    with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
+        result = run_demo(csv_path=pathlib.Path(csv_path) if csv_path else None, out=pathlib.Path(tmp) / "out",
+                          workers=workers, quiet=True, seed=0, cloud_hook=tracker.install,
+                          check_seconds=CHECK_SECONDS)
+        files = sorted(p.name for p in (result.out_dir.iterdir() if result.out_dir else []))
+    wall = time.perf_counter() - started
+    asl = json.loads((ROOT / "statemachine" / "bulk_qa.asl.json").read_text(encoding="utf-8"))
+    main = next((e for e in result.executions
+                 if json.loads(e.get("output") or "{}").get("duplicate") is not True), None)
+    by_function: dict[str, dict[str, Any]] = {}
+    for (function, operation, table), n in sorted(tracker.requests.items()):
+        entry = by_function.setdefault(function, {"requests": {}, "dynamodb_writes_by_table": {}})
+        entry["requests"][operation] = entry["requests"].get(operation, 0) + n
+        if operation in DDB_WRITES:
+            tables = entry["dynamodb_writes_by_table"]
+            tables[table] = tables.get(table, 0) + n
+    for function, n in tracker.invocations.items():
+        by_function.setdefault(function, {"requests": {}, "dynamodb_writes_by_table": {}})
+        by_function[function]["invocations"] = n
+        by_function[function]["handler_seconds"] = round(tracker.handler_seconds[function], 3)
+    totals: Counter[str] = Counter()
+    for (_, operation, _), n in tracker.requests.items():
+        totals[operation] += n
+    doc = {
+        "csv": csv_path or "sample.csv (embedded)", "workers": workers, "status": result.status,
+        "error": result.error, "cause": result.cause, "failed_state": result.failed_state,
+        "seconds": round(result.seconds, 2), "wall_seconds_with_setup": round(wall, 2),
+        "cpu_seconds": round(time.process_time() - cpu0, 2), "max_rss_mb": _max_rss_mb(),
+        "check_seconds": CHECK_SECONDS,
+        "report_rows": (result.report or {}).get("rows"), "report_verdicts": (result.report or {}).get("verdicts"),
+        "report_totals": {k: (result.report or {}).get("totals", {}).get(k)
+                          for k in ("total", "confirmed", "disconfirmed", "split", "unreviewed", "pct_correct")},
+        "usage": result.usage, "by_function": by_function,
+        "attribution_matches_usage": dict(totals) == dict(result.usage.get("requests", {})),
+        "state_seconds": tracker.state_seconds(main["executionArn"], list(asl["States"])) if main else {},
+        "files": files,
+    }
+    out_json.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    return 0
+
+
+def _max_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+# =========================================================================== the suite
+
+
+def _child(args: list[str], timeout: float) -> dict[str, Any]:
+    """Run ``args`` (a bench script and its arguments) in a fresh interpreter; its JSON result."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        out = pathlib.Path(tmp) / "result.json"
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        proc = subprocess.run([sys.executable, *args, "--json", str(out)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0 or not out.exists():
+            raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+        return json.loads(out.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def run_component(name: str) -> dict[str, Any]:
+    return _child([str(BENCH / "bench_components.py"), name], timeout=3600)[name]
+
+
+def run_demo_in_child(csv_path: pathlib.Path | None, workers: int) -> dict[str, Any]:
+    return _child([str(BENCH / "run.py"), "--demo-child", str(csv_path or ""), str(workers)],
+                  timeout=DEMO_TIMEOUT + 600)
+
+
+def analyse_demo(name: str, demo: dict[str, Any]) -> dict[str, Any]:
+    """Requests and cost per 1,000 images, the 2019 design for the same file, the scale checks."""
+    usage = demo["usage"]
+    rows = int((demo.get("report_rows") or {}).get("total") or 0)
+    images = int(usage.get("images") or 0)
+    tasks = int(usage.get("ground_truth_objects") or 0)
+    reviewers = int(demo["workers"])
+    reviewed = int((demo.get("report_verdicts") or {}).get("reviewed") or 0)
+    fn = demo.get("by_function", {})
+
+    def requests(function: str, operations: tuple[str, ...]) -> int:
+        return sum(n for op, n in fn.get(function, {}).get("requests", {}).items() if op in operations)
+
+    def table_writes(functions: tuple[str, ...], table: str) -> int:
+        return sum(fn.get(f, {}).get("dynamodb_writes_by_table", {}).get(table, 0) for f in functions)
+
+    ingest_writes = table_writes(("ingest_labels", "make_batches"), "LabelsTable")
+    consolidation_writes = requests("post_labeling", DDB_WRITES)
+    pre_gets = requests("pre_labeling", S3_GETS)
+    post_gets = requests("post_labeling", S3_GETS)
+    post_invocations = int(fn.get("post_labeling", {}).get("invocations", 0))
+    pre_invocations = int(fn.get("pre_labeling", {}).get("invocations", 0))
+    transitions = int(usage.get("state_transitions") or 0)
+    transitions_budget = TRANSITIONS_BASE + TRANSITIONS_PER_1000_ROWS * rows / 1000
+
+    def per_1000(n: float) -> float | None:
+        return round(n / images * 1000, 2) if images else None
+
+    prices = usage.get("prices", {})
+    cost = usage.get("estimated_cost_usd", {})
+    gt_fee = float(cost.get("sagemaker_ground_truth") or 0.0)
+    infra = float(cost.get("total") or 0.0) - gt_fee
+    wru = prices.get("dynamodb_write_per_million", 0.625) / 1e6
+    get_price = prices.get("s3_get_per_1000", 0.0004) / 1000
+    # the 2019 sample's design for the same file
+    old = {"put_item": rows, "update_item": images * reviewers, "batch_file_gets": tasks * reviewers}
+    old_cost = (old["put_item"] + old["update_item"]) * wru + old["batch_file_gets"] * get_price
+    # ours: BatchWriteItem bills one WRU per item; one UpdateItem per image whatever the reviewers
+    new_wru = images + requests("post_labeling", ("dynamodb:UpdateItem",))
+    new_cost = new_wru * wru + pre_gets * get_price
+    comparison = {
+        "rows": rows, "images": images, "tasks": tasks, "reviewers": reviewers,
+        "design_2019": {**old, "dynamodb_wru": old["put_item"] + old["update_item"],
+                        "cost_usd": round(old_cost, 6)},
+        "ours": {"ingest_write_requests": ingest_writes, "consolidation_write_requests": consolidation_writes,
+                 "batch_file_gets": pre_gets, "dynamodb_wru": new_wru, "cost_usd": round(new_cost, 6)},
+        "per_1000_images": {
+            "design_2019": {k: per_1000(v) for k, v in old.items()},
+            "ours": {"ingest_write_requests": per_1000(ingest_writes),
+                     "consolidation_write_requests": per_1000(consolidation_writes),
+                     "batch_file_gets": per_1000(pre_gets)},
+        },
+    }
+    checks = [
+        _check(name, "ingest: DynamoDB write requests per 1,000 accepted images",
+               per_1000(ingest_writes), MAX_INGEST_WRITES_PER_1000,
+               f"{ingest_writes} requests to the labels table (ingest_labels + make_batches) for {images} images"),
+        _check(name, f"consolidation: DynamoDB write requests per reviewed image ({reviewers} reviewer(s))",
+               round(consolidation_writes / reviewed, 3) if reviewed else None, MAX_CONSOLIDATION_WRITES_PER_IMAGE,
+               f"{consolidation_writes} write requests by post_labeling for {reviewed} reviewed images"),
+        _check(name, "pre-labeling: S3 GETs per task", round(pre_gets / tasks, 3) if tasks else None,
+               MAX_PRELABEL_GETS_PER_TASK, f"{pre_gets} GETs, {pre_invocations} invocations, {tasks} tasks"),
+        _check(name, "consolidation: S3 GETs per invocation",
+               round(post_gets / post_invocations, 3) if post_invocations else None,
+               MAX_CONSOLIDATION_GETS_PER_INVOCATION, f"{post_gets} GETs in {post_invocations} invocations"),
+        _check(name, f"state transitions per run (<= {TRANSITIONS_BASE} + {TRANSITIONS_PER_1000_ROWS}/1,000 rows)",
+               transitions, round(transitions_budget, 1), f"{transitions} transitions for {rows} rows"),
+    ]
+    return {
+        "run": name, "status": demo["status"], "seconds": demo["seconds"], "rows": rows, "images": images,
+        "tasks": tasks, "reviewers": reviewers, "reviewed": reviewed,
+        "requests": usage.get("requests", {}),
+        "requests_per_1000_images": {op: per_1000(n) for op, n in usage.get("requests", {}).items()},
+        "cost_usd": cost,
+        "cost_per_1000_images_usd": cost.get("per_1000_images"),
+        "infra_cost_per_1000_images_usd": round(infra / images * 1000, 6) if images else None,
+        "comparison_2019": comparison, "checks": checks,
+    }
+
+
+def _check(run: str, what: str, value: float | None, limit: float, detail: str) -> dict[str, Any]:
+    status = "n/a" if value is None else ("PASS" if value <= limit else "FAIL")
+    return {"run": run, "target": what, "value": value, "limit": limit, "status": status, "detail": detail}
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _fmt(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
+
+    def line(values: list[str]) -> str:
+        return "  " + "  ".join(v.ljust(w) if i == 0 else v.rjust(w)
+                                for i, (v, w) in enumerate(zip(values, widths, strict=True)))
+
+    print(f"\n{title}")
+    print(line(header))
+    print("  " + "  ".join("-" * w for w in widths))
+    for row in cells:
+        print(line(row))
+
+
+def _pf(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def print_results(results: dict[str, Any]) -> None:
+    comp = results.get("components", {})
+    rows: list[list[Any]] = []
+    if "ingest" in comp:
+        c = comp["ingest"]
+        rows.append(["ingest: validate_chunk + label_item", f"{c['rows']:,} rows", _fmt(c["cpu_seconds"], 2),
+                     f"{c['rows_per_s']:,} rows/s", f">= {c['target_rows_per_s']:,}", _pf(c["meets_target"]),
+                     _fmt(c["peak_traced_mb"], 1), _fmt(c["max_rss_mb"], 1)])
+    if "ingest_step" in comp:
+        c = comp["ingest_step"]
+        rows.append(["  whole ingest_chunk step (stub S3/DDB)", f"{c['rows']:,} rows", _fmt(c["cpu_seconds"], 2),
+                     f"{c['rows_per_s']:,} rows/s", "-", "", _fmt(c["peak_traced_mb"], 1),
+                     _fmt(c["max_rss_mb"], 1)])
+    if "consolidation" in comp:
+        c = comp["consolidation"]
+        rows.append([f"consolidation: consolidate ({c['reviewers']} reviewers)", f"{c['images']:,} images",
+                     _fmt(c["cpu_seconds"], 2), f"{c['verdicts_per_s']:,} images/s",
+                     f">= {c['target_verdicts_per_s']:,}", _pf(c["meets_target"]), _fmt(c["peak_traced_mb"], 1),
+                     _fmt(c["max_rss_mb"], 1)])
+        rows.append(["  (the same, per reviewer answer)", f"{c['reviewer_answers']:,} answers", "",
+                     f"{c['answers_per_s']:,} answers/s", "", "", "", ""])
+    if "consolidation_step" in comp:
+        c = comp["consolidation_step"]
+        rows.append(["  whole post_labeling step (stub DDB)", f"{c['images']:,} images", _fmt(c["cpu_seconds"], 2),
+                     f"{c['verdicts_per_s']:,} images/s", "-", "", _fmt(c["peak_traced_mb"], 1),
+                     _fmt(c["max_rss_mb"], 1)])
+    if "analysis" in comp:
+        c = comp["analysis"]
+        rows.append(["analysis: analyze (aggregation)", f"{c['aggregation_verdicts']:,} verdicts",
+                     _fmt(c["aggregation_cpu_seconds"], 2), f"{c['aggregation_rows_per_s']:,} verdicts/s",
+                     f">= {c['target_verdicts_per_s']:,}", _pf(c["meets_target"]), "", ""])
+        rows.append(["  write_reports incl. generation", f"{c['verdicts']:,} verdicts", _fmt(c["cpu_seconds"], 2),
+                     f"{c['rows_per_s']:,} verdicts/s", "-", "", "", _fmt(c["peak_mb"], 1)])
+    for name, error in results.get("errors", {}).items():
+        if name in COMPONENTS:
+            rows.append([name, "ERROR", "", error.splitlines()[0][:60], "", "", "", ""])
+    if rows:
+        _table("CPU throughput, AWS calls stubbed (CPU s: best of 3; peak MB: tracemalloc, input excluded; "
+               "RSS MB: process max RSS)",
+               ["component", "work", "CPU s", "rate", "target", "", "peak MB", "RSS MB"], rows)
+
+    cold = results.get("cold_start")
+    if cold:
+        rows = [["import boto3", _fmt(cold["boto3_import_ms"], 1), "",
+                 _fmt(cold["boto3_with_s3_client_ms"], 1), "", ""]]
+        for h in cold["handlers"]:
+            rows.append([h["module"], _fmt(h["import_ms"], 1), f"{h['import_over_boto3_ms']:+.1f}",
+                         _fmt(h["with_s3_client_ms"], 1), f"{h['with_s3_client_over_boto3_ms']:+.1f}",
+                         _pf(h["meets_target"])])
+        _table(f"Cold start (fresh interpreters, median of {cold['runs']}, ms; target: a handler adds "
+               f"<= {cold['target_over_boto3_ms']:.0f} ms over boto3)",
+               ["module", "import", "vs boto3", "import + S3 client", "vs boto3 + client", ""], rows)
+
+    demos = results.get("demos", [])
+    if demos:
+        rows = []
+        for d in demos:
+            a = d.get("analysis") or {}
+            rows.append([d["name"], d.get("status", "ERROR"), _fmt(a.get("rows")), _fmt(a.get("images")),
+                         _fmt(a.get("tasks")), d.get("workers", ""), _fmt(d.get("seconds"), 1),
+                         _fmt(d.get("cpu_seconds"), 1), _fmt(d.get("max_rss_mb"), 0),
+                         _fmt(a.get("cost_per_1000_images_usd"), 4), _fmt(a.get("infra_cost_per_1000_images_usd"), 4)])
+        _table("bulkqa demo end to end (local cloud: seconds of run_demo; CPU s of the whole demo process)",
+               ["run", "status", "rows", "images", "tasks", "reviewers", "seconds", "CPU s", "RSS MB", "$/1k img",
+                "$/1k img w/o GT"], rows)
+        timed = [d for d in demos if d.get("state_seconds")]
+        if timed:
+            states = list(dict.fromkeys(s for d in timed for s in d["state_seconds"]))
+            rows = [[state, *(_fmt(d["state_seconds"].get(state), 2) for d in timed)] for state in states]
+            for function in sorted({f for d in timed for f in d["by_function"]} - {RUNTIME}):
+                rows.append([f"handler {function} (n)", *(
+                    f"{_fmt(d['by_function'].get(function, {}).get('handler_seconds'), 2)} "
+                    f"({d['by_function'].get(function, {}).get('invocations', 0)})" for d in timed)])
+            _table("Where the demo time goes (seconds per top-level state, from the execution history; "
+                   "handler seconds, invocations)", ["", *(d["name"] for d in timed)], rows)
+        for d in demos:
+            a = d.get("analysis")
+            if not a:
+                continue
+            ops = sorted(a["requests"])
+            _table(f"API requests of '{d['name']}' (aws-usage.json) and per 1,000 images",
+                   ["request", "count", "per 1,000 images"],
+                   [[op, _fmt(a["requests"][op]), _fmt(a["requests_per_1000_images"][op], 1)] for op in ops])
+            c = a["comparison_2019"]
+            old, new = c["design_2019"], c["ours"]
+            p_old, p_new = c["per_1000_images"]["design_2019"], c["per_1000_images"]["ours"]
+            _table(f"'{d['name']}' vs the 2019 sample's design ({c['rows']:,} rows, {c['images']:,} images, "
+                   f"{c['tasks']:,} tasks, {c['reviewers']} reviewer(s))",
+                   ["", "2019 design", "ours", "2019 /1k img", "ours /1k img"],
+                   [["DynamoDB write requests, ingest", _fmt(old["put_item"]) + " PutItem",
+                     _fmt(new["ingest_write_requests"]) + " BatchWriteItem", _fmt(p_old["put_item"], 1),
+                     _fmt(p_new["ingest_write_requests"], 1)],
+                    ["DynamoDB write requests, consolidation", _fmt(old["update_item"]) + " UpdateItem",
+                     _fmt(new["consolidation_write_requests"]) + " UpdateItem", _fmt(p_old["update_item"], 1),
+                     _fmt(p_new["consolidation_write_requests"], 1)],
+                    ["batch-file S3 GETs", _fmt(old["batch_file_gets"]), _fmt(new["batch_file_gets"]),
+                     _fmt(p_old["batch_file_gets"], 1), _fmt(p_new["batch_file_gets"], 1)],
+                    ["DynamoDB WRU (billed)", _fmt(old["dynamodb_wru"]), _fmt(new["dynamodb_wru"]), "", ""],
+                    ["cost of these, USD", f"{old['cost_usd']:.6f}", f"{new['cost_usd']:.6f}", "", ""]])
+
+    checks = results.get("checks", [])
+    if checks:
+        _table("Scale targets (per run; a FAIL is reported, not fatal)", ["run", "target", "value", "limit", ""],
+               [[c["run"], c["target"], _fmt(c["value"], 3 if isinstance(c["value"], float) else 0),
+                 _fmt(c["limit"], 1 if isinstance(c["limit"], float) else 0), c["status"]] for c in checks])
+    loads = results.get("load_average_after", {})
+    if loads:
+        print(f"\nload average (1/5/15 min) after each part, {results['machine']['cpus']} CPUs: "
+              + "; ".join(f"{name} {'/'.join(str(x) for x in value)}" for name, value in loads.items()))
+    for name, error in results.get("errors", {}).items():
+        print(f"\nERROR in {name}: {error.strip().splitlines()[-1][:300]}")
+    print(f"\nwritten: {RESULTS.relative_to(ROOT)}")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help=f"skip the {BIG_ROWS:,}-row demo")
+    parser.add_argument("--demo-child", nargs=2, metavar=("CSV", "WORKERS"), help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=pathlib.Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.demo_child:
+        return demo_child(args.demo_child[0], int(args.demo_child[1]), args.json)
+
+    import gen
+
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": os.cpu_count(), "load_average_at_start": list(os.getloadavg())},
+        "components": {}, "cold_start": None, "demos": [], "checks": [], "errors": {},
+        "load_average_after": {},
+    }
+
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - started:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+    def loaded(name: str) -> None:  # the machine is shared: keep the load next to each measurement
+        results["load_average_after"][name] = [round(x, 1) for x in os.getloadavg()]
+
+    for name in COMPONENTS:
+        say(f"component: {name}")
+        try:
+            results["components"][name] = run_component(name)
+        except Exception as exc:
+            results["errors"][name] = f"{exc}\n{traceback.format_exc()}"
+        loaded(name)
+    say("cold start")
+    try:
+        results["cold_start"] = run_component("coldstart")
+    except Exception as exc:
+        results["errors"]["coldstart"] = f"{exc}\n{traceback.format_exc()}"
+    loaded("coldstart")
+
+    runs: list[tuple[str, pathlib.Path | None, int]] = [("sample.csv, 1 reviewer", None, 1),
+                                                        ("sample.csv, 3 reviewers", None, 3)]
+    if not args.quick:
+        runs.append((f"{BIG_ROWS:,} rows, 3 reviewers", gen.generate(BIG_ROWS, SEED), 3))
+    for name, csv_path, workers in runs:
+        say(f"demo: {name}")
+        entry: dict[str, Any] = {"name": name, "workers": workers,
+                                 "csv": str(csv_path.relative_to(ROOT)) if csv_path else "sample.csv (embedded)"}
+        try:
+            demo = run_demo_in_child(csv_path, workers)
+            entry.update({k: demo[k] for k in ("status", "error", "cause", "failed_state", "seconds",
+                                               "wall_seconds_with_setup", "cpu_seconds", "max_rss_mb",
+                                               "check_seconds", "state_seconds", "by_function",
+                                               "attribution_matches_usage", "usage")})
+            entry["analysis"] = analyse_demo(name, demo)
+            results["checks"].extend(entry["analysis"]["checks"])
+            if demo["status"] != "SUCCEEDED":
+                results["errors"][f"demo: {name}"] = f"{demo['status']}: {demo['error']}: {demo['cause']}"
+        except Exception as exc:
+            entry["status"] = "ERROR"
+            results["errors"][f"demo: {name}"] = f"{exc}\n{traceback.format_exc()}"
+        results["demos"].append(entry)
+        loaded(f"demo: {name}")
+
+    results["suite_seconds"] = round(time.perf_counter() - started, 1)
+    targets = [{"target": "ingest rows/s", "status": _pf(results["components"].get("ingest", {}).get("meets_target"))},
+               {"target": "consolidation images/s",
+                "status": _pf(results["components"].get("consolidation", {}).get("meets_target"))},
+               {"target": "analysis verdicts/s",
+                "status": _pf(results["components"].get("analysis", {}).get("meets_target"))},
+               {"target": "handler import over boto3",
+                "status": _pf((results["cold_start"] or {}).get("meets_target"))}]
+    results["summary"] = {"throughput_targets": targets,
+                          "scale_checks": Counter(c["status"] for c in results["checks"]),
+                          "errors": sorted(results["errors"])}
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    print_results(results)
+    print(f"suite finished in {results['suite_seconds']:.0f} s")
+    return 1 if results["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
