@@ -53,7 +53,8 @@ def _untag(value: Any) -> Any:
 
 
 def load(path: Path) -> dict[str, Any]:
-    return _untag(yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader))  # noqa: S506  # nosec B506: a SafeLoader subclass
+    # _Loader is a SafeLoader subclass that only adds CloudFormation's short-form tags
+    return _untag(yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader))  # noqa: S506  # nosec B506
 
 
 @dataclass

@@ -64,7 +64,8 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(2.0, 0.05 * (2**attempt)) * (0.5 + random.random() / 2))  # noqa: S311  # nosec B311: backoff jitter, not cryptography
+    # random jitter spreads retries; it is not used for anything secret
+    time.sleep(min(2.0, 0.05 * (2**attempt)) * (0.5 + random.random() / 2))  # noqa: S311  # nosec B311
 
 
 class LabelsTable:
