@@ -1,0 +1,576 @@
+"""Contract tests over template.yaml: what is deployed, read as data (no AWS, no moto).
+
+Policies are checked after resolving the template's intrinsics with made-up physical ids, so a rule
+like "the labeling role can invoke exactly the two labeling functions" compares concrete ARNs.
+Least privilege is checked both ways: every request a function's code makes is allowed by its role,
+and every (action, resource) its role grants is used by one of those requests.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.events.models import EventPattern
+
+from bulkqa import keys
+from bulkqa_local import cfn
+from bulkqa_local.asl import placeholders
+from tests.support.events import load_event
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = cfn.load(ROOT / "template.yaml")
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+STACK, REGION, ACCOUNT = "bulk-label-qa", "us-east-1", cfn.ACCOUNT
+WORKTEAM = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/reviewers"
+
+REQUIRED_FUNCTIONS = {  # the workflow's steps that must exist whatever else is added
+    "ingest_labels",
+    "make_batches",
+    "start_labeling_job",
+    "on_labeling_job_event",
+    "pre_labeling",
+    "post_labeling",
+    "analyze_results",
+}
+
+
+def of_type(kind: str) -> dict[str, dict[str, Any]]:
+    return {logical: spec for logical, spec in RESOURCES.items() if spec["Type"] == kind}
+
+
+FUNCTIONS = of_type("AWS::Serverless::Function")
+
+
+def build_stack(parameters: dict[str, str] | None = None) -> cfn.Stack:
+    """The template with its parameters bound and made-up physical ids for every resource."""
+    stack = cfn.Stack(TEMPLATE, STACK, REGION, {"WorkteamArn": WORKTEAM, **(parameters or {})})
+    deferred = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine", "AWS::Logs::LogGroup")
+    for logical, spec in RESOURCES.items():
+        kind, name = spec["Type"], f"{STACK}-{logical}-1A2B3C"
+        if kind == "AWS::S3::Bucket":
+            stack.refs[logical] = name.lower()
+            stack.attrs[(logical, "Arn")] = f"arn:aws:s3:::{name.lower()}"
+        elif kind == "AWS::DynamoDB::Table":
+            stack.refs[logical] = name
+            stack.attrs[(logical, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        elif kind == "AWS::IAM::Role":
+            stack.refs[logical] = name
+            stack.attrs[(logical, "Arn")] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        elif kind == "AWS::SQS::Queue":
+            stack.refs[logical] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+            stack.attrs[(logical, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+            stack.attrs[(logical, "QueueName")] = name
+        elif kind not in deferred:
+            stack.refs[logical] = name
+    for logical, spec in FUNCTIONS.items():
+        name = stack.resolve(spec["Properties"].get("FunctionName", f"{STACK}-{logical}"))
+        stack.refs[logical] = name
+        stack.attrs[(logical, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    for logical, spec in of_type("AWS::Serverless::StateMachine").items():
+        name = stack.resolve(spec["Properties"]["Name"])
+        stack.refs[logical] = stack.attrs[(logical, "Arn")] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+        stack.attrs[(logical, "Name")] = name
+    for logical, spec in of_type("AWS::Logs::LogGroup").items():
+        name = stack.resolve(spec["Properties"]["LogGroupName"])
+        stack.refs[logical] = name
+        stack.attrs[(logical, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
+    return stack
+
+
+S = build_stack()
+
+
+def listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return listed(document.get("Statement", []))
+
+
+def role_statements(role: str) -> list[dict[str, Any]]:
+    props = RESOURCES[role]["Properties"]
+    return [st for policy in props.get("Policies", []) for st in statements(policy["PolicyDocument"])]
+
+
+def policy_documents() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every policy document of the template: roles' inline policies, bucket and queue policies."""
+    for logical, spec in RESOURCES.items():
+        props = spec.get("Properties", {})
+        for policy in props.get("Policies", []) if spec["Type"] == "AWS::IAM::Role" else []:
+            yield logical, policy["PolicyDocument"]
+        if "PolicyDocument" in props:
+            yield logical, props["PolicyDocument"]
+
+
+def all_statements() -> list[tuple[str, dict[str, Any]]]:
+    return [(logical, st) for logical, doc in policy_documents() for st in statements(doc)]
+
+
+def grants(role: str, stack: cfn.Stack = S) -> set[tuple[str, str]]:
+    """(action, concrete resource) pairs an IAM role allows."""
+    out = set()
+    for st in role_statements(role):
+        assert st["Effect"] == "Allow", (role, st)
+        for action in listed(st["Action"]):
+            for resource in listed(stack.resolve(st["Resource"])):
+                out.add((action, resource))
+    return out
+
+
+def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    yield path, value
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from walk(sub, f"{path}/{key}")
+    elif isinstance(value, list):
+        for n, sub in enumerate(value):
+            yield from walk(sub, f"{path}/{n}")
+
+
+def function_role(logical: str) -> str:
+    role = FUNCTIONS[logical]["Properties"]["Role"]
+    assert role == {"Fn::GetAtt": [role["Fn::GetAtt"][0], "Arn"]}, logical
+    return str(role["Fn::GetAtt"][0])
+
+
+def folder(logical: str) -> str:
+    handler = FUNCTIONS[logical]["Properties"]["Handler"]
+    match = re.fullmatch(r"([a-z_]+)[/.]app\.lambda_handler", handler)
+    assert match, f"{logical}: handler {handler!r} is not <name>/app.lambda_handler"
+    return match[1]
+
+
+BY_FOLDER = {folder(logical): logical for logical in FUNCTIONS}
+
+
+# --- functions -----------------------------------------------------------------------------------
+
+
+def test_the_required_functions_exist() -> None:
+    assert set(BY_FOLDER) >= REQUIRED_FUNCTIONS
+
+
+@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
+def test_each_handler_is_functions_name_app_lambda_handler(logical: str) -> None:
+    source = ROOT / "functions" / folder(logical) / "app.py"
+    assert source.is_file(), source
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    handlers = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "lambda_handler"]
+    assert len(handlers) == 1
+    assert [a.arg for a in handlers[0].args.args] == ["event", "context"]
+
+
+def test_every_handler_folder_is_deployed_once() -> None:
+    folders = {path.parent.name for path in (ROOT / "functions").glob("*/app.py")}
+    assert folders == set(BY_FOLDER)
+    assert len(BY_FOLDER) == len(FUNCTIONS)
+
+
+def test_all_functions_share_one_code_uri_and_runtime() -> None:
+    glob = TEMPLATE["Globals"]["Function"]
+    assert glob["CodeUri"].rstrip("/") == "functions"
+    assert glob["Runtime"] in ("python3.12", "python3.13")
+    for logical, spec in FUNCTIONS.items():
+        props = spec["Properties"]
+        assert not {"CodeUri", "InlineCode", "Runtime", "Layers", "ImageUri"} & set(props), logical
+        assert props.get("PackageType", "Zip") == "Zip"
+
+
+@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
+def test_each_function_has_its_own_role(logical: str) -> None:
+    roles = [function_role(other) for other in FUNCTIONS]
+    assert roles.count(function_role(logical)) == 1
+    assert "Policies" not in FUNCTIONS[logical]["Properties"]  # no SAM policy templates beside the role
+    trust = statements(RESOURCES[function_role(logical)]["Properties"]["AssumeRolePolicyDocument"])
+    assert [st["Principal"] for st in trust] == [{"Service": "lambda.amazonaws.com"}]
+
+
+# --- the state machine ---------------------------------------------------------------------------------
+
+
+def test_asl_placeholders_equal_the_definition_substitutions() -> None:
+    (machine,) = of_type("AWS::Serverless::StateMachine").values()
+    props = machine["Properties"]
+    text = (ROOT / props["DefinitionUri"]).read_text(encoding="utf-8")
+    substitutions = props["DefinitionSubstitutions"]
+    assert placeholders(text) == set(substitutions)
+    for name, value in substitutions.items():
+        if name.endswith("FunctionArn"):
+            assert value == {"Fn::GetAtt": [name.removesuffix("Arn"), "Arn"]}, name
+    assert "Definition" not in props  # one ASL file, the one the tests execute
+
+
+# --- ARNs ------------------------------------------------------------------------------------------------
+
+
+def test_arns_built_with_sub_use_the_partition() -> None:
+    subs = [(path, v["Fn::Sub"]) for path, v in walk(TEMPLATE) if isinstance(v, dict) and "Fn::Sub" in v]
+    assert subs
+    for path, sub in subs:
+        text = sub[0] if isinstance(sub, list) else sub
+        if "arn:" in text:
+            assert re.search(r"(^|[^a-z])arn:\$\{AWS::Partition\}:", text), (path, text)
+            assert "arn:aws" not in text, (path, text)
+
+
+def test_no_hard_coded_arn_anywhere_in_resources_or_outputs() -> None:
+    for section in ("Resources", "Outputs", "Globals"):
+        for path, value in walk(TEMPLATE.get(section, {})):
+            if isinstance(value, str):
+                assert not re.search(r"arn:aws(-[a-z]+)*:", value), (section + path, value)
+
+
+# --- least privilege -----------------------------------------------------------------------------------------
+
+
+def test_no_wildcard_actions_in_allow_statements() -> None:
+    for logical, st in all_statements():
+        if st["Effect"] != "Allow":
+            continue
+        for action in listed(st.get("Action", [])):
+            assert "*" not in action, (logical, action)
+        assert "NotAction" not in st and "NotResource" not in st, logical
+
+
+def test_the_only_deny_is_the_tls_only_bucket_policy() -> None:
+    denies = [(logical, st) for logical, st in all_statements() if st["Effect"] == "Deny"]
+    assert [logical for logical, _ in denies] == ["LabelsBucketPolicy"]
+
+
+def test_resource_star_only_for_the_namespaced_put_metric_data() -> None:
+    stars = [(logical, st) for logical, st in all_statements() if "*" in listed(st.get("Resource", []))]
+    assert len(stars) == 1
+    logical, st = stars[0]
+    assert logical == "LabelingRole"
+    assert listed(st["Action"]) == ["cloudwatch:PutMetricData"]
+    assert st["Condition"] == {"StringEquals": {"cloudwatch:namespace": "AWS/SageMaker"}}
+
+
+def test_no_managed_policies_at_all() -> None:
+    for path, value in walk(TEMPLATE):
+        assert not path.endswith("/ManagedPolicyArns"), path
+        assert not path.endswith("/PermissionsBoundary"), path
+        if isinstance(value, str):
+            assert ":iam::aws:policy/" not in value, path
+
+
+def test_send_task_is_granted_on_this_state_machine_only() -> None:
+    machine = S.attrs[("BulkQaStateMachine", "Arn")]
+    found = 0
+    for logical, st in all_statements():
+        actions = listed(st.get("Action", []))
+        if any(a.startswith("states:SendTask") for a in actions):
+            found += 1
+            assert listed(S.resolve(st["Resource"])) == [machine], logical
+            assert set(actions) <= {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+    assert found == 2  # start_labeling_job and on_labeling_job_event
+
+
+def test_the_labeling_role_invokes_exactly_the_two_labeling_functions() -> None:
+    invoked = {resource for action, resource in grants("LabelingRole") if action == "lambda:InvokeFunction"}
+    assert invoked == {S.attrs[("PreLabelingFunction", "Arn")], S.attrs[("PostLabelingFunction", "Arn")]}
+    trust = statements(RESOURCES["LabelingRole"]["Properties"]["AssumeRolePolicyDocument"])
+    assert [st["Principal"] for st in trust] == [{"Service": "sagemaker.amazonaws.com"}]
+    assert trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_the_labeling_role_reads_a_second_image_bucket_only_when_one_is_given() -> None:
+    readable = {r for a, r in grants("LabelingRole") if a == "s3:GetObject"}
+    assert not any("caltech-images" in r for r in readable)
+    with_images = build_stack({"ImageBucketName": "caltech-images"})
+    readable = {r for a, r in grants("LabelingRole", with_images) if a == "s3:GetObject"}
+    assert "arn:aws:s3:::caltech-images/*" in readable
+
+
+def test_pass_role_only_for_the_labeling_role_to_sagemaker() -> None:
+    passes = [(logical, st) for logical, st in all_statements() if "iam:PassRole" in listed(st.get("Action", []))]
+    assert [logical for logical, _ in passes] == ["StartLabelingJobRole"]
+    st = passes[0][1]
+    assert listed(S.resolve(st["Resource"])) == [S.attrs[("LabelingRole", "Arn")]]
+    assert st["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def test_the_state_machine_role_invokes_exactly_its_steps() -> None:
+    (machine,) = of_type("AWS::Serverless::StateMachine").values()
+    role = machine["Properties"]["Role"]["Fn::GetAtt"][0]
+    substitutions = machine["Properties"]["DefinitionSubstitutions"]
+    steps = {S.resolve(v) for k, v in substitutions.items() if k.endswith("FunctionArn")}
+    granted = grants(role)
+    assert {r for a, r in granted if a == "lambda:InvokeFunction"} == steps
+    assert S.attrs[("PreLabelingFunction", "Arn")] not in steps  # Ground Truth's, not the workflow's
+    bucket = S.attrs[("LabelsBucket", "Arn")]
+    assert allowed("s3:GetObject", f"{bucket}/{keys.plan_key('r')}", granted)  # the Distributed Map's ItemReader
+    assert not allowed("s3:GetObject", f"{bucket}/incoming/sample.csv", granted)
+    assert {r for a, r in granted if a == "states:StartExecution"} == {S.attrs[("BulkQaStateMachine", "Arn")]}
+
+
+def uses() -> dict[str, set[tuple[str, str]]]:
+    """Every (IAM action, concrete resource) each function's code needs, derived from reading the code.
+
+    S3 keys come from bulkqa.keys (the code's own layout); a GetObject/PutObject is on
+    ``<bucket ARN>/<key>``. CloudWatch Logs is the function's own log group.
+    """
+    run = "sample-84f010a70d"
+    job = keys.job_name(run, 0)
+    bucket = S.attrs[("LabelsBucket", "Arn")]
+    labels, runs = S.attrs[("LabelsTable", "Arn")], S.attrs[("RunsTable", "Arn")]
+    upload = f"{bucket}/incoming/sample.csv"
+    machine = S.attrs[("BulkQaStateMachine", "Arn")]
+    job_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{job}"
+
+    def obj(key: str) -> str:
+        return f"{bucket}/{key}"
+
+    needs: dict[str, set[tuple[str, str]]] = {
+        # runs.register_run: a conditional PutItem
+        "RegisterRunFunction": {("dynamodb:PutItem", runs)},
+        # store.head / read_range / stream with VersionId; the chunk list
+        "PlanIngestFunction": {
+            ("s3:GetObject", upload),
+            ("s3:GetObjectVersion", upload),
+            ("s3:PutObject", obj(keys.plan_key(run))),
+        },
+        # read_range with VersionId; the chunk's result; labels.put_items (BatchWriteItem)
+        "IngestLabelsFunction": {
+            ("s3:GetObject", upload),
+            ("s3:GetObjectVersion", upload),
+            ("s3:PutObject", obj(keys.chunk_result_key(run, 0))),
+            ("dynamodb:BatchWriteItem", labels),
+        },
+        # store.keys (ListObjectsV2) + read_json of chunk results; rejected.csv, summary, batches, manifests;
+        # re-written duplicates (BatchWriteItem); runs.update
+        "MakeBatchesFunction": {
+            ("s3:ListBucket", bucket),
+            ("s3:GetObject", obj(keys.chunk_result_key(run, 0))),
+            ("s3:PutObject", obj(keys.rejected_key(run))),
+            ("s3:PutObject", obj(keys.ingest_summary_key(run))),
+            ("s3:PutObject", obj(keys.batch_key(run, 0, "0123456789abcdef"))),
+            ("s3:PutObject", obj(keys.manifest_key(run, 0))),
+            ("dynamodb:BatchWriteItem", labels),
+            ("dynamodb:UpdateItem", runs),
+        },
+        # runs.update (token); the worker template; CreateLabelingJob (+ Tags: AddTags, RoleArn: PassRole);
+        # DescribeLabelingJob; SendTaskSuccess/Failure when the job already ended
+        "StartLabelingJobFunction": {
+            ("dynamodb:UpdateItem", runs),
+            ("s3:PutObject", obj(keys.worker_template_key(run))),
+            ("sagemaker:CreateLabelingJob", job_arn),
+            ("sagemaker:AddTags", job_arn),
+            ("sagemaker:DescribeLabelingJob", job_arn),
+            ("iam:PassRole", S.attrs[("LabelingRole", "Arn")]),
+            ("states:SendTaskSuccess", machine),
+            ("states:SendTaskFailure", machine),
+        },
+        # runs.get (token); DescribeLabelingJob; SendTaskSuccess/Failure
+        "OnLabelingJobEventFunction": {
+            ("dynamodb:GetItem", runs),
+            ("sagemaker:DescribeLabelingJob", job_arn),
+            ("states:SendTaskSuccess", machine),
+            ("states:SendTaskFailure", machine),
+        },
+        # labels.run_items (Query); summary; copy of rejected.csv (GetObject source, PutObject target); reports
+        "AnalyzeResultsFunction": {
+            ("dynamodb:Query", labels),
+            ("dynamodb:UpdateItem", runs),
+            ("s3:GetObject", obj(keys.ingest_summary_key(run))),
+            ("s3:GetObject", obj(keys.rejected_key(run))),
+            ("s3:PutObject", obj(keys.report_prefix(run) + "report.json")),
+        },
+        # the batch file named by the manifest line
+        "PreLabelingFunction": {("s3:GetObject", obj(keys.batch_key(run, 0, "0123456789abcdef")))},
+        # the payload file Ground Truth writes under the job's output; labels.set_verdicts (UpdateItem)
+        "PostLabelingFunction": {
+            (
+                "s3:GetObject",
+                obj(
+                    f"{keys.labeling_output_prefix(run)}{job}/annotations/consolidated-annotation/"
+                    "consolidation-request/iteration-1/0.json"
+                ),
+            ),
+            ("dynamodb:UpdateItem", labels),
+        },
+    }
+    for logical, spec in FUNCTIONS.items():
+        name = S.refs[logical]
+        log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}:*"
+        needs[logical] |= {("logs:CreateLogStream", log_group), ("logs:PutLogEvents", log_group)}
+        # an asynchronous invocation's on-failure destination is sent by Lambda with the function's role
+        destination = spec["Properties"].get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
+        if destination:
+            assert destination["Type"] == "SQS"
+            needs[logical].add(("sqs:SendMessage", S.resolve(destination["Destination"])))
+    return needs
+
+
+def allowed(action: str, resource: str, granted: set[tuple[str, str]]) -> bool:
+    return any(a == action and fnmatch.fnmatchcase(resource, pattern) for a, pattern in granted)
+
+
+@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
+def test_each_role_grants_exactly_what_its_code_uses(logical: str) -> None:
+    needed = uses()[logical]
+    granted = grants(function_role(logical))
+    assert {a for a, _ in granted} == {a for a, _ in needed}, "actions differ from what the code uses"
+    missing = sorted((a, r) for a, r in needed if not allowed(a, r, granted))
+    assert not missing, f"the code needs these and the role does not allow them: {missing}"
+    unused = sorted((a, p) for a, p in granted if not any(a == n and fnmatch.fnmatchcase(r, p) for n, r in needed))
+    assert not unused, f"the role allows these and no request of the code uses them: {unused}"
+
+
+def test_grants_do_not_reach_other_runs_files_than_needed() -> None:
+    """Examples of what must stay out of reach (fnmatch's * crosses '/', like IAM's)."""
+    bucket = S.attrs[("LabelsBucket", "Arn")]
+    pre = grants(function_role("PreLabelingFunction"))
+    assert not allowed("s3:GetObject", f"{bucket}/incoming/sample.csv", pre)
+    assert not allowed("s3:GetObject", f"{bucket}/reports/r/report.json", pre)
+    post = grants(function_role("PostLabelingFunction"))
+    assert not allowed("s3:GetObject", f"{bucket}/runs/r/batches/000000-0123456789abcdef.json", post)
+    ingest = grants(function_role("IngestLabelsFunction"))
+    assert not allowed("s3:PutObject", f"{bucket}/incoming/sample.csv", ingest)
+    assert not allowed("s3:PutObject", f"{bucket}/reports/r/report.json", ingest)
+
+
+# --- storage ---------------------------------------------------------------------------------------------
+
+
+def test_the_bucket() -> None:
+    (bucket,) = of_type("AWS::S3::Bucket").values()
+    props = bucket["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms", "aws:kms:dsse")
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["NotificationConfiguration"]["EventBridgeConfiguration"] == {"EventBridgeEnabled": True}
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_the_bucket_cors_is_exactly_what_the_worker_page_needs() -> None:
+    """ground-truth-contracts.md §7.4: GET from any origin, exposing Access-Control-Allow-Origin."""
+    (rule,) = RESOURCES["LabelsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["GET"]
+    assert rule["AllowedOrigins"] == ["*"]
+    assert rule["ExposedHeaders"] == ["Access-Control-Allow-Origin"]
+    assert rule.get("AllowedHeaders", []) == []
+    assert set(rule) <= {"AllowedMethods", "AllowedOrigins", "ExposedHeaders", "AllowedHeaders", "Id", "MaxAge"}
+
+
+def test_the_bucket_policy_allows_tls_only() -> None:
+    (policy,) = of_type("AWS::S3::BucketPolicy").values()
+    props = policy["Properties"]
+    assert props["Bucket"] == {"Ref": "LabelsBucket"}
+    (st,) = statements(props["PolicyDocument"])
+    assert (st["Effect"], st["Principal"], st["Action"]) == ("Deny", "*", "s3:*")
+    bucket = S.attrs[("LabelsBucket", "Arn")]
+    assert sorted(listed(S.resolve(st["Resource"]))) == [bucket, f"{bucket}/*"]
+    assert st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize("logical", sorted(of_type("AWS::DynamoDB::Table")))
+def test_tables_are_encrypted_and_recoverable(logical: str) -> None:
+    props = RESOURCES[logical]["Properties"]
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_the_tables_keys_are_those_the_adapters_use() -> None:
+    def schema(logical: str) -> dict[str, str]:
+        return {k["AttributeName"]: k["KeyType"] for k in RESOURCES[logical]["Properties"]["KeySchema"]}
+
+    assert schema("LabelsTable") == {"run_partition": "HASH", "item_id": "RANGE"}
+    assert schema("RunsTable") == {"pk": "HASH"}
+
+
+# --- logs ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
+def test_each_function_has_a_log_group_with_retention(logical: str) -> None:
+    groups = {S.resolve(spec["Properties"]["LogGroupName"]): spec for spec in of_type("AWS::Logs::LogGroup").values()}
+    name = f"/aws/lambda/{S.refs[logical]}"
+    assert name in groups, f"{logical} logs to {name}, which the template does not create"
+    assert S.resolve(groups[name]["Properties"]["RetentionInDays"]) in {
+        str(d) for d in TEMPLATE["Parameters"]["LogRetentionDays"]["AllowedValues"]
+    }
+
+
+def test_every_log_group_belongs_to_a_function() -> None:
+    names = {f"/aws/lambda/{S.refs[logical]}" for logical in FUNCTIONS}
+    for logical, spec in of_type("AWS::Logs::LogGroup").items():
+        assert S.resolve(spec["Properties"]["LogGroupName"]) in names, logical
+        assert "RetentionInDays" in spec["Properties"], logical
+
+
+# --- EventBridge -------------------------------------------------------------------------------------------
+
+
+def rule(owner: str) -> dict[str, Any]:
+    (event,) = [e for e in RESOURCES[owner]["Properties"]["Events"].values() if e["Type"] == "EventBridgeRule"]
+    return dict(event["Properties"])
+
+
+def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    return EventPattern.load(json.dumps(pattern)).matches_event(event)
+
+
+def test_the_upload_rule_starts_the_workflow_for_csv_files_in_incoming() -> None:
+    properties = rule("BulkQaStateMachine")
+    assert properties["Pattern"] == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [{"Ref": "LabelsBucket"}]}, "object": {"key": [{"wildcard": "incoming/*.csv"}]}},
+    }
+    pattern = S.resolve(properties["Pattern"])
+    event = load_event("s3_object_created", bucket=S.refs["LabelsBucket"])
+    assert matches(pattern, event)
+    for key in ("incoming/sub/dir/labels.csv", "incoming/a.csv"):
+        event["detail"]["object"]["key"] = key
+        assert matches(pattern, event), key
+    for key in ("incoming/a.txt", "runs/r/rejected.csv", "reports/r/report.csv", "incoming/a.csv.bak"):
+        event["detail"]["object"]["key"] = key
+        assert not matches(pattern, event), key
+    assert not matches(pattern, load_event("s3_object_created"))  # another bucket
+
+
+def test_the_labeling_job_rule_resumes_on_completed_failed_or_stopped() -> None:
+    properties = rule("OnLabelingJobEventFunction")
+    pattern = properties["Pattern"]
+    assert pattern == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Ground Truth Labeling Job State Change"],
+        "detail": {"LabelingJobStatus": ["Completed", "Failed", "Stopped"]},
+    }
+    event = load_event("labeling_job_state_change")
+    for status, expected in (
+        ("Completed", True),
+        ("Failed", True),
+        ("Stopped", True),
+        ("InProgress", False),
+        ("Stopping", False),
+    ):
+        event["detail"]["LabelingJobStatus"] = status
+        assert matches(pattern, event) is expected, status
+    assert matches(pattern, load_event("labeling_job_failed"))
+
+
+@pytest.mark.parametrize("owner", ["BulkQaStateMachine", "OnLabelingJobEventFunction"])
+def test_event_rules_retry_and_keep_what_they_cannot_deliver(owner: str) -> None:
+    properties = rule(owner)
+    assert properties["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    dead_letters = properties.get("DeadLetterConfig", {}).get("Arn")
+    if dead_letters is not None:
+        queue = S.resolve(dead_letters)
+        assert queue.startswith(f"arn:aws:sqs:{REGION}:{ACCOUNT}:")
