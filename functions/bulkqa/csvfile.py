@@ -80,10 +80,10 @@ class Chunk:
 
 
 def _looks_binary(head: bytes) -> str | None:
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:200].count(b"\x00") > 2:
-        return "it looks like UTF-16 or binary data; save it as UTF-8 CSV"
     if head.startswith(b"PK\x03\x04"):
         return "it is a ZIP archive (an Excel .xlsx?); export it as CSV (UTF-8)"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:200].count(b"\x00") > 2:
+        return "it looks like UTF-16 or binary data; save it as UTF-8 CSV"
     return None
 
 
@@ -177,11 +177,14 @@ class _RecordScanner:
         return not self.in_quotes
 
 
-def plan_chunks(blocks: Iterable[bytes], data_start: int, chunk_bytes: int) -> tuple[list[Chunk], int]:
+def plan_chunks(
+    blocks: Iterable[bytes], data_start: int, chunk_bytes: int, stats: dict[str, int] | None = None
+) -> tuple[list[Chunk], int]:
     """Split the data part of a file (from ``data_start``) into chunks of about ``chunk_bytes``.
 
     ``blocks`` yields the file's bytes from ``data_start`` in order. Returns the chunks and the number
-    of records after the header (blank lines included). An unterminated quoted field is a file error.
+    of records after the header (blank lines included; ``stats["blank"]`` counts those). An
+    unterminated quoted field is a file error.
     """
     chunks: list[Chunk] = []
     scanner = _RecordScanner()
@@ -190,6 +193,8 @@ def plan_chunks(blocks: Iterable[bytes], data_start: int, chunk_bytes: int) -> t
     chunk_start, chunk_first_record = data_start, 0
     carry = b""
     quote_opened_at = 0
+    blank = 0
+    record_blank = True
 
     def close_chunk(end: int) -> None:
         nonlocal chunk_start, chunk_first_record
@@ -205,16 +210,21 @@ def plan_chunks(blocks: Iterable[bytes], data_start: int, chunk_bytes: int) -> t
             carry = lines.pop()  # incomplete, or a CR that may be the first half of CRLF
         for line in lines:
             was_quoted = scanner.in_quotes
+            record_blank = record_blank and not line.strip()
             if scanner.feed_line(line):
                 records += 1
+                blank += record_blank
+                record_blank = True
                 if scanner.consumed - chunk_start >= chunk_bytes:
                     close_chunk(scanner.consumed)
             elif not was_quoted:
                 quote_opened_at = records
     if carry:
         was_quoted = scanner.in_quotes
+        record_blank = record_blank and not carry.strip()
         if scanner.feed_line(carry):
             records += 1
+            blank += record_blank
         elif not was_quoted:
             quote_opened_at = records
     if scanner.in_quotes:
@@ -223,6 +233,8 @@ def plan_chunks(blocks: Iterable[bytes], data_start: int, chunk_bytes: int) -> t
             "file cannot be read; close the quote or remove the stray quote character"
         )
     close_chunk(scanner.consumed)
+    if stats is not None:
+        stats["blank"] = blank
     return chunks, records
 
 
@@ -236,7 +248,7 @@ def sample_confidences(head: bytes, header: Header, limit: int = SAMPLE_ROWS) ->
             break
         if len(row) > header.confidence_index:
             try:
-                value = float(row[header.confidence_index].strip().rstrip("%"))
+                value = float(row[header.confidence_index].strip())
             except ValueError:
                 continue
             if math.isfinite(value) and value >= 0:

@@ -133,7 +133,8 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
             result.blank += 1
             continue
         result.rows += 1
-        image_raw, label = _raw(row, header.image_index), _raw(row, header.label_index)
+        image_raw = _raw(row, header.image_index)
+        label = _raw(row, header.label_index).replace("\r\n", "\n").replace("\r", "\n")
         conf_raw = _raw(row, header.confidence_index)
         try:
             if not valid_utf8:

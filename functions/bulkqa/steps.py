@@ -97,8 +97,9 @@ def plan_ingest(event: Mapping[str, Any], settings: IngestSettings, store: Objec
     header = csvfile.read_header(head)
     scale = csvfile.decide_scale(csvfile.sample_confidences(head, header), settings.confidence_scale)
     blocks = store.stream(key, header.data_start, version) if header.data_start < size else iter(())
-    chunks, records = csvfile.plan_chunks(blocks, header.data_start, settings.chunk_bytes)
-    if records == 0 or not chunks:
+    stats: dict[str, int] = {}
+    chunks, records = csvfile.plan_chunks(blocks, header.data_start, settings.chunk_bytes, stats)
+    if records - stats.get("blank", 0) <= 0 or not chunks:
         raise InvalidLabelFile("the file has a header but no data rows; add one row per labelled image")
     store.put_json(keys.plan_key(run_id), [c.to_json() for c in chunks])
     log.info("ingest planned", run_id=run_id, chunks=len(chunks), records=records, bytes=size, scale=scale)
@@ -314,7 +315,13 @@ def pre_labeling(event: Mapping[str, Any], read_json: Callable[[str], Any]) -> d
         ref = keys.parse_batch_uri(uri)
     except Exception as exc:
         raise MalformedBatch(str(exc)) from exc
-    task_input = prelabel.task_input(read_json(uri), ref)
+    try:
+        batch = read_json(uri)
+    except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError
+        raise MalformedBatch(f"batch file {uri} is not JSON ({exc}); make_batches writes JSON objects") from exc
+    except Exception as exc:  # the object is missing or unreadable
+        raise MalformedBatch(f"cannot read batch file {uri}: {exc}") from exc
+    task_input = prelabel.task_input(batch, ref)
     return {"taskInput": task_input, "isHumanAnnotationRequired": True}
 
 

@@ -257,12 +257,10 @@ class LocalCloud:
                 stack.attrs[(logical, "Arn")] = arn
                 stack.attrs[(logical, "Name")] = name
             elif kind == "AWS::SQS::Queue":
-                name = f"{stack.name}-{logical}-{uuid.uuid4().hex[:8]}"
+                name = f"{stack.name}-{logical}"
                 stack.refs[logical] = f"https://sqs.{REGION}.amazonaws.com/{cfn.ACCOUNT}/{name}"
                 stack.attrs[(logical, "Arn")] = f"arn:aws:sqs:{REGION}:{cfn.ACCOUNT}:{name}"
                 stack.attrs[(logical, "QueueName")] = name
-                stack.refs[logical] = name
-                stack.attrs[(logical, "Arn")] = f"arn:aws:logs:{REGION}:{cfn.ACCOUNT}:log-group:{name}:*"
         for logical, spec in resources.items():  # functions' names first: log groups refer to them
             if spec["Type"] == "AWS::Serverless::Function":
                 props = spec.get("Properties", {})

@@ -114,13 +114,6 @@ def test_a_json_array_is_not_a_batch(cloud: LocalCloud, event: dict[str, Any]) -
     assert "is not a JSON object" in error.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: pre_labeling/app.py json.loads the batch file outside steps.pre_labeling's error handling, so a "
-        "batch file that is not JSON raises JSONDecodeError (no file named) instead of MalformedBatch"
-    ),
-)
 def test_a_batch_file_that_is_not_json(cloud: LocalCloud, event: dict[str, Any]) -> None:
     uri = event["dataObject"]["source-ref"]
     put_batch(cloud, uri, b"{truncated")

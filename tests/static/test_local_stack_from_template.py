@@ -98,13 +98,6 @@ def test_the_table_key_schema(cloud: LocalCloud) -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: local/bulkqa_local/cloud.py LocalCloud._build, AWS::SQS::Queue branch: after setting the queue's "
-        "Ref (URL) and Arn, two leftover lines overwrite them with the queue name and a CloudWatch Logs ARN"
-    ),
-)
 def test_a_queue_resolves_as_cloudformation_resolves_it(cloud: LocalCloud) -> None:
     queues = [logical for logical, spec in cloud.stack.resources.items() if spec["Type"] == "AWS::SQS::Queue"]
     if not queues:

@@ -108,13 +108,6 @@ def xlsx_bytes() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: csvfile._looks_binary tests the NUL count before the ZIP signature, so a real .xlsx gets the "
-        "generic 'UTF-16 or binary' message and never the 'ZIP archive (an Excel .xlsx?)' hint"
-    ),
-)
 def test_an_excel_file_is_recognised() -> None:
     with pytest.raises(InvalidLabelFile, match=r"ZIP archive \(an Excel \.xlsx\?\)"):
         csvfile.read_header(xlsx_bytes())
