@@ -82,7 +82,7 @@ def run_demo(
     max_objects_per_job: int = 100_000,
     quiet: bool = True,
     cloud_hook: Any = None,
-    check_seconds: int = 2,
+    check_seconds: int = 10,
     template: Path | None = None,
 ) -> DemoResult:
     started = time.monotonic()

@@ -123,7 +123,8 @@ CASES = [
 def runs() -> dict[str, dict]:
     """Upload every case to one local stack and collect how each run ended."""
     out: dict[str, dict] = {}
-    with LocalCloud({"CompletionCheckSeconds": 1}, reviewers=SimulatedReviewers(seed=1)) as cloud:
+    # no completion event is lost here: a long check interval keeps moto from polling timed-out waits
+    with LocalCloud({"CompletionCheckSeconds": 300}, reviewers=SimulatedReviewers(seed=1)) as cloud:
         for case in CASES:
             cloud.upload(f"incoming/{case.name}.csv", case.data)
         executions = cloud.wait_for_executions(len(CASES), timeout=600)

@@ -22,7 +22,7 @@ EXPORT_COLUMNS = ["s3_image_url", "label", "confidence", "WorkerConfirmCount", "
 def test_bulkqa_analyze_on_a_table_export_matches_the_workflow_report(tmp_path: Path) -> None:
     log_file = tmp_path / "functions.jsonl"
     with LocalCloud(
-        {"WorkersPerObject": 3, "CompletionCheckSeconds": 1},
+        {"WorkersPerObject": 3, "CompletionCheckSeconds": 300},
         reviewers=SimulatedReviewers(seed=3, error_rate=0.1),
         log_file=log_file,
     ) as cloud:

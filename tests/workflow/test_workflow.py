@@ -170,7 +170,7 @@ def test_lost_completion_event_is_recovered_by_the_job_check(tmp_path: Path) -> 
         csv_path=DATA / "smallsample.csv",
         out=tmp_path,
         faults=Faults(frozenset({"drop-completion-event"})),
-        check_seconds=1,
+        check_seconds=2,
     )
     assert result.status == "SUCCEEDED"
     assert result.usage["faults_injected"] == {"drop-completion-event": 1}
@@ -206,7 +206,7 @@ def test_faults_do_not_change_the_report(tmp_path: Path, fault: str) -> None:
     assert baseline.status == "SUCCEEDED"
     faults = Faults.all() if fault == "all" else Faults(frozenset({fault}))
     faulty = run_demo(
-        csv_path=DATA / "smallsample.csv", out=tmp_path / "faulty", workers=2, seed=7, faults=faults, check_seconds=1
+        csv_path=DATA / "smallsample.csv", out=tmp_path / "faulty", workers=2, seed=7, faults=faults, check_seconds=2
     )
     assert faulty.status == "SUCCEEDED", (faulty.error, faulty.cause)
     assert faulty.usage["faults_injected"], "the fault was not injected"
