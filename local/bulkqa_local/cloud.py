@@ -80,6 +80,7 @@ class LocalCloud:
         reviewers: Any = None,
         progress: Callable[[str], None] | None = None,
         log_file: Path | None = None,
+        bucket_suffix: str = "",
     ) -> None:
         params = {"WorkteamArn": LOCAL_WORKTEAM, **{k: str(v) for k, v in (parameters or {}).items()}}
         self.template_path = template
@@ -95,6 +96,7 @@ class LocalCloud:
         self._saved_env: dict[str, str | None] = {}
         self._patches: list[tuple[Any, str, Any]] = []
         self.invocations: list[tuple[str, str]] = []  # (function name, outcome)
+        self.bucket_suffix = bucket_suffix  # e.g. "-example" to match the names in events/
         self.log_file = log_file  # the functions' logs (CloudWatch Logs' stand-in); None: stderr
 
     # ------------------------------------------------------------------ lifecycle
@@ -240,7 +242,7 @@ class LocalCloud:
             kind = spec["Type"]
             props = spec.get("Properties", {})
             if kind == "AWS::S3::Bucket":
-                name = f"{stack.name}-{logical.lower()}"  # one stack per moto: no suffix needed
+                name = f"{stack.name}-{logical.lower()}{self.bucket_suffix}"  # one stack per moto
                 stack.refs[logical] = name
                 stack.attrs[(logical, "Arn")] = f"arn:aws:s3:::{name}"
             elif kind == "AWS::DynamoDB::Table":
