@@ -465,6 +465,9 @@ def print_results(results: dict[str, Any]) -> None:
         _table("Scale targets (per run; a FAIL is reported, not fatal)", ["run", "target", "value", "limit", ""],
                [[c["run"], c["target"], _fmt(c["value"], 3 if isinstance(c["value"], float) else 0),
                  _fmt(c["limit"], 1 if isinstance(c["limit"], float) else 0), c["status"]] for c in checks])
+        print(f"  (demo runs use a {CHECK_SECONDS:,} s job re-check interval, the template's default; state "
+              "transitions are the main execution's StateEntered events as aws-usage.json counts them, "
+              "without the Distributed Map's child executions)")
     loads = results.get("load_average_after", {})
     if loads:
         print(f"\nload average (1/5/15 min) after each part, {results['machine']['cpus']} CPUs: "
