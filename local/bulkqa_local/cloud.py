@@ -95,6 +95,8 @@ class LocalCloud:
         self._threads: list[threading.Thread] = []
         self._saved_env: dict[str, str | None] = {}
         self._patches: list[tuple[Any, str, Any]] = []
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self.invocations: list[tuple[str, str]] = []  # (function name, outcome)
         self.bucket_suffix = bucket_suffix  # e.g. "-example" to match the names in events/
         self.log_file = log_file  # the functions' logs (CloudWatch Logs' stand-in); None: stderr
@@ -188,8 +190,11 @@ class LocalCloud:
             os.environ[key] = value
 
     def client(self, service: str) -> Any:
-        """A client for the runner's own calls (not counted in aws-usage.json)."""
-        return self.admin.client(service, region_name=REGION)
+        """A client for the runner's own calls (not counted in aws-usage.json); one per service."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self.admin.client(service, region_name=REGION)
+            return self._clients[service]
 
     # ------------------------------------------------------------------ patches
     def _patch(self, target: Any, name: str, replacement: Any) -> None:
@@ -522,13 +527,15 @@ class LocalCloud:
         """Wait until ``count`` executions exist and none is running; their descriptions."""
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
+        pause = 0.05  # poll quickly at first, then back off: polling competes with the workflow's threads
         while time.monotonic() < deadline:
             found = self.executions()
             if len(found) >= count and all(e["status"] != "RUNNING" for e in found):
                 return [dict(sfn.describe_execution(executionArn=e["executionArn"])) for e in found]
             if on_poll:
                 on_poll()
-            time.sleep(0.1)
+            time.sleep(pause)
+            pause = min(1.0, pause * 1.5)
         raise TimeoutError(f"workflow did not finish within {timeout:.0f} s")
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:

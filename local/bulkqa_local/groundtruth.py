@@ -102,6 +102,7 @@ class GroundTruthEmulator:
         self.cloud = cloud
         self.jobs: dict[str, dict[str, Any]] = {}  # lower-case name -> job
         self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
         self.stop_after: int | None = None  # stop a job after this many objects (tests)
         self.fail_reason: str | None = None  # fail the next job with this reason (tests)
         self.tasks_done = 0
@@ -192,15 +193,20 @@ class GroundTruthEmulator:
         return _ok({})
 
     # ------------------------------------------------------------------ the job
-    def _s3(self) -> Any:
-        import boto3
+    def _client(self, service: str) -> Any:
+        """Ground Truth's own clients on the default session (so its S3 and Lambda calls count as usage)."""
+        with self._lock:
+            if service not in self._clients:
+                import boto3
 
-        return boto3.client("s3", region_name=self.cloud.stack.region)
+                self._clients[service] = boto3.client(service, region_name=self.cloud.stack.region)
+            return self._clients[service]
+
+    def _s3(self) -> Any:
+        return self._client("s3")
 
     def _lambda(self) -> Any:
-        import boto3
-
-        return boto3.client("lambda", region_name=self.cloud.stack.region)
+        return self._client("lambda")
 
     def _invoke(self, arn: str, payload: Any) -> Any:
         """Invoke like GT: an unhandled error raises with GT's FailureReason wording."""
@@ -235,9 +241,7 @@ class GroundTruthEmulator:
             "Resources": [job["LabelingJobArn"]],
             "Detail": json.dumps({"LabelingJobStatus": status}),
         }
-        import boto3
-
-        boto3.client("events", region_name=self.cloud.stack.region).put_events(Entries=[event])
+        self._client("events").put_events(Entries=[event])
 
     def _run(self, job: dict[str, Any]) -> None:
         try:
