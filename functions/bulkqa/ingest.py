@@ -14,6 +14,8 @@ from typing import Any
 from . import csvfile, keys
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+_DOT_SEGMENT = re.compile(r"(?:^|[\\/])\.{1,2}(?:[\\/]|$)")
 _RAW_LIMIT = 300  # characters of a rejected row kept in rejected.csv
 
 
@@ -78,11 +80,11 @@ def image_uri(value: str, column: str, rules: Rules) -> str:
     elif column == "s3_image_url":
         raise ValueError(f"s3_image_url {value!r} is not an s3:// URI")
     else:
-        if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", value):
+        if value.startswith(("/", "\\")) or _WINDOWS_DRIVE.match(value):
             raise ValueError(f"image_local_path {value!r} is an absolute path; give the key under the bucket")
         key = value[2:] if value.startswith("./") else value
         bucket = rules.bucket
-    if any(part in ("..", ".") for part in re.split(r"[\\/]", key)):
+    if "." in key and _DOT_SEGMENT.search(key):
         raise ValueError(f"{column} {value!r} contains '.' or '..' path segments")
     if not key or key.endswith("/"):
         raise ValueError(f"{column} {value!r} does not name an object")

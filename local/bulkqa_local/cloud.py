@@ -46,6 +46,7 @@ class LocalFunction:
     code_dir: Path
     environment: dict[str, str]
     timeout: int
+    memory_mb: int = 128
 
 
 @dataclass
@@ -404,6 +405,7 @@ class LocalCloud:
             code_dir,
             env,
             int(props.get("Timeout", 3)),
+            int(props.get("MemorySize", 128)),
         )
         for event in props.get("Events", {}).values():
             if event["Type"] == "EventBridgeRule":
@@ -457,13 +459,16 @@ class LocalCloud:
         self.faults.before_invoke(fn.logical_id)
         with self._lock, self._function_env(fn):
             context = _Context(fn.name, fn.arn, fn.timeout)
+            started = time.perf_counter()
             try:
                 result = self._handler(fn)(payload, context)
             except Exception as exc:  # Lambda's unhandled-error contract: the class name is the error
+                self.usage.add_duration(time.perf_counter() - started, fn.memory_mb)
                 self.invocations.append((fn.name, type(exc).__name__))
                 if os.environ.get("BULKQA_LOCAL_TRACEBACKS"):
                     traceback.print_exc()
                 raise HandlerError(type(exc).__name__, str(exc)) from exc
+            self.usage.add_duration(time.perf_counter() - started, fn.memory_mb)
             self.invocations.append((fn.name, "ok"))
             return json.loads(json.dumps(result, default=str))
 

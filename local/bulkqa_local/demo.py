@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for the simulated reviewers")
     parser.add_argument("--max-objects-per-job", type=int, default=100_000, help="tasks per labeling job")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=4 * 3600,
+        help="give up after this many seconds (default 4 h; 100,000 rows take about 25 min locally)",
+    )
 
 
 @dataclass
@@ -83,6 +89,7 @@ def run_demo(
     quiet: bool = True,
     cloud_hook: Any = None,
     check_seconds: int = 10,
+    timeout: float = 4 * 3600,
     template: Path | None = None,
 ) -> DemoResult:
     started = time.monotonic()
@@ -125,7 +132,7 @@ def run_demo(
                 last[0] = line
 
         expected = 2 if cloud.faults.on("duplicate-s3-events") else 1
-        executions = cloud.wait_for_executions(expected, on_poll=poll)
+        executions = cloud.wait_for_executions(expected, timeout=timeout, on_poll=poll)
         cloud.wait_for_background(timeout=10)
         main = [e for e in executions if json.loads(e.get("output") or "{}").get("duplicate") is not True] or executions
         execution = main[0]
@@ -165,6 +172,7 @@ def run_demo(
         else:
             usage = cloud.usage.report(0)
         del input_doc
+        log_file.unlink(missing_ok=True)
         return DemoResult(
             status,
             run_id,
@@ -283,6 +291,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             max_objects_per_job=args.max_objects_per_job,
             quiet=args.quiet,
+            timeout=args.timeout,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

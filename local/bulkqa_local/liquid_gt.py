@@ -39,9 +39,7 @@ Presign = Callable[[str], str]
 def _grant_read_access(presign: Presign) -> Callable[[object], str]:
     def grant_read_access(value: object) -> str:
         if not isinstance(value, str) or not value.startswith("s3://") or "/" not in value[5:]:
-            raise FilterValueError(
-                f"grant_read_access expects an s3://bucket/key URI, got {value!r}", token=None
-            )
+            raise FilterValueError(f"grant_read_access expects an s3://bucket/key URI, got {value!r}", token=None)
         url = presign(value)
         if not url.startswith(("https://", "http://")):
             raise FilterValueError(f"presign({value!r}) returned {url!r}, not an http(s) URL", token=None)
@@ -63,9 +61,7 @@ def _skip_autoescape(value: object) -> Markup:
     return Markup(to_liquid_string(value, autoescape=False))
 
 
-def make_environment(
-    presign: Presign, *, undefined: type[Undefined] = StrictDefaultUndefined
-) -> liquid.Environment:
+def make_environment(presign: Presign, *, undefined: type[Undefined] = StrictDefaultUndefined) -> liquid.Environment:
     """A Liquid environment configured like Ground Truth's: autoescape on, GT filters registered.
 
     ``presign`` maps an ``s3://`` URI to an HTTPS URL (``grant_read_access``). ``undefined`` is

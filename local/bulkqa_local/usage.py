@@ -42,11 +42,15 @@ class Usage:
         self.requests: Counter[str] = Counter()
         self.state_transitions = 0
         self.labeled_objects = 0
-        self.lambda_seconds = 0.0
+        self.lambda_gb_seconds = 0.0  # measured locally: billed duration x the function's MemorySize
         self._lock = threading.Lock()
 
     def install(self, session: Any) -> None:
         session.events.register("before-call", self._count)
+
+    def add_duration(self, seconds: float, memory_mb: int) -> None:
+        with self._lock:
+            self.lambda_gb_seconds += seconds * memory_mb / 1024
 
     def _count(self, event_name: str, **kwargs: Any) -> None:
         parts = event_name.split(".")
@@ -68,7 +72,7 @@ class Usage:
             "dynamodb": ddb_writes / 1e6 * PRICES["dynamodb_write_per_million"]
             + ddb_reads / 1e6 * PRICES["dynamodb_read_per_million"],
             "lambda": invocations / 1e6 * PRICES["lambda_request_per_million"]
-            + self.lambda_seconds * 0.5 * PRICES["lambda_gb_second_arm"],
+            + self.lambda_gb_seconds * PRICES["lambda_gb_second_arm"],
             "states": self.state_transitions / 1000 * PRICES["states_transition_per_1000"],
             "sagemaker_ground_truth": self.labeled_objects * PRICES["ground_truth_per_object"],
         }
@@ -78,6 +82,7 @@ class Usage:
             "images": images,
             "requests": dict(sorted(req.items())),
             "state_transitions": self.state_transitions,
+            "lambda_gb_seconds": round(self.lambda_gb_seconds, 3),
             "ground_truth_objects": self.labeled_objects,
             "estimated_cost_usd": {
                 "total": round(total, 6),
@@ -87,7 +92,8 @@ class Usage:
             "prices_as_of": PRICES_AS_OF,
             "prices": PRICES,
             "assumptions": "us-east-1 list prices, no free tier; BatchWriteItem counted as 25 writes; "
-            "Lambda duration measured locally at 512 MB; Ground Truth fee per data object (screen)",
+            "Lambda duration measured locally (an upper bound: moto is slower than AWS) times each function's "
+            "MemorySize; Ground Truth fee per data object (screen)",
         }
 
 

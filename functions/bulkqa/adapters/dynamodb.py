@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -78,9 +79,8 @@ class LabelsTable:
     def put_items(self, items: Iterable[Mapping[str, Any]]) -> int:
         """BatchWriteItem in requests of 25, retrying unprocessed items; returns requests made."""
         requests = 0
-        pending = [{"PutRequest": {"Item": to_item(item)}} for item in items]
-        for start in range(0, len(pending), _BATCH):
-            batch = pending[start : start + _BATCH]
+        source = iter(items)  # 25 at a time: a chunk's items are never all converted at once
+        while batch := [{"PutRequest": {"Item": to_item(item)}} for item in itertools.islice(source, _BATCH)]:
             attempt = 0
             while batch:
                 response = self._ddb.batch_write_item(RequestItems={self.table: batch})  # type: ignore[dict-item]
