@@ -15,19 +15,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bulkqa.reports import REPORT_FILES
+
 from .cloud import LocalCloud
 from .faults import Faults
 from .reviewers import ScriptedReviewers, SimulatedReviewers
 
-RUN_FILES = (
-    "report.json",
-    "report.csv",
-    "report.md",
-    "report.html",
-    "corrected-labels.jsonl",
-    "disconfirmed.csv",
-    "rejected.csv",
-)
+RUN_FILES = (*REPORT_FILES, "rejected.csv")  # the files a run writes to --out (interfaces.md)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
