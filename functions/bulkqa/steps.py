@@ -161,6 +161,7 @@ def make_batches(
         raise InvalidEvent(f"expected {expected} chunk results for run {run_id}, found {len(result_keys)}")
     accepted: list[list[Any]] = []
     rejected: list[list[Any]] = []
+    below: list[list[Any]] = []  # not accepted either: listed in rejected.csv, counted apart
     rows = blank = below_min = 0
     with ThreadPoolExecutor(max_workers=8) as pool:
         for result in pool.map(store.read_json, result_keys):
@@ -169,11 +170,22 @@ def make_batches(
             rows += int(result["rows"])
             blank += int(result["blank"])
             below_min += int(result["counts"]["below_min_confidence"])
+            below.extend(
+                [
+                    line,
+                    f"confidence {conf:g} is below the minimum confidence (counted, not reviewed)",
+                    image,
+                    label,
+                    f"{conf:g}",
+                ]
+                for line, image, label, conf in result["below_min"]
+            )
     dedup = batching.deduplicate(accepted)
     rejected.extend(dedup.duplicates)
     if dedup.kept_over_duplicates:  # a later duplicate in another chunk may have overwritten these items
         labels.put_items(ingest.label_item(run_id, row) for row in dedup.kept_over_duplicates)
-    store.put_bytes(keys.rejected_key(run_id), _rejected_csv(rejected), "text/csv; charset=utf-8")
+    # interfaces.md: rejected.csv lists every input row that was not accepted, with line and reason
+    store.put_bytes(keys.rejected_key(run_id), _rejected_csv(rejected + below), "text/csv; charset=utf-8")
     counts = {
         "total": rows,
         "accepted": len(dedup.rows),
