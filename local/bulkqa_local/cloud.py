@@ -456,7 +456,6 @@ class LocalCloud:
     def invoke(self, name_or_arn: str, payload: Any) -> Any:
         """Run a function's real handler with its own environment; HandlerError as Lambda reports it."""
         fn = self.function(name_or_arn)
-        self.faults.before_invoke(fn.logical_id)
         with self._lock, self._function_env(fn):
             context = _Context(fn.name, fn.arn, fn.timeout)
             started = time.perf_counter()

@@ -134,7 +134,6 @@ def run_demo(
             sum(1 for ev in cloud.history(e["executionArn"]) if ev["type"].endswith("StateEntered")) for e in executions
         )
         result_out = json.loads(execution.get("output") or "{}")
-        input_doc = json.loads(execution.get("input") or "{}")
         run_id = result_out.get("run_id")
         status = execution["status"]
         failure = _failure(cloud, execution) if status != "SUCCEEDED" else (None, None, None)
@@ -165,7 +164,6 @@ def run_demo(
             (out_dir / "function-logs.jsonl").write_bytes(log_file.read_bytes())
         else:
             usage = cloud.usage.report(0)
-        del input_doc
         log_file.unlink(missing_ok=True)
         return DemoResult(
             status,

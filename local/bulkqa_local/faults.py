@@ -94,6 +94,3 @@ class Faults:
             self._count("duplicate-labeling-calls")
             return 2
         return 1
-
-    def before_invoke(self, logical_id: str) -> None:
-        return None

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -383,5 +382,4 @@ class GroundTruthEmulator:
         job["LabelingJobOutput"] = {"OutputDatasetS3Uri": output_uri}
         self.cloud.usage.labeled_objects += labeled
         stopped = job["LabelingJobStatus"] == "Stopping" or (self.stop_after is not None and labeled < len(lines))
-        time.sleep(0)  # let the waiting workflow store its token first in slow environments
         self._finish(job, "Stopped" if stopped else "Completed")

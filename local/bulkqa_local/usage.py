@@ -7,7 +7,6 @@ emulator goes through the default boto3 session, whose ``before-call`` event is 
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import Counter
 from typing import Any
@@ -96,6 +95,3 @@ class Usage:
             "MemorySize; Ground Truth fee per data object (screen)",
         }
 
-
-def ceil_div(a: int, b: int) -> int:
-    return math.ceil(a / b) if b else 0

@@ -11,18 +11,11 @@ import pytest
 
 from bulkqa.analysis import AnalysisOptions, Verdict
 from bulkqa.reports import write_reports
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = pathlib.Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = CHROMIUM_ARGS
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "analysis" / "shellfish-verdicts.csv"
 ARTIFACTS = ROOT / "tests" / "artifacts"

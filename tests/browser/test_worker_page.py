@@ -23,20 +23,12 @@ import pytest
 from bulkqa import consolidation
 from bulkqa_local import liquid_gt
 from tests.support.batches import Batch, make_batch
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REPO = Path(__file__).resolve().parents[2]
 STANDIN = REPO / "local" / "bulkqa_local" / "static" / "crowd-html-elements-standin.js"
 TEMPLATE = REPO / "functions" / "bulkqa" / "templates" / "worker_task.liquid.html"
