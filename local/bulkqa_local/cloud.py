@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import cfn
+from . import cfn, moto_speedups
 from .faults import Faults
 from .usage import Usage
 
@@ -135,6 +135,8 @@ class LocalCloud:
         self.faults.install(self, boto3.DEFAULT_SESSION)
         # a private session for the runner's own calls, so they are not counted as the stack's usage
         self.admin = boto3.Session(region_name=REGION)
+        for session in (boto3.DEFAULT_SESSION, self.admin):
+            moto_speedups.skip_signing(session)
         self._build()
         self.usage.install(boto3.DEFAULT_SESSION)
         return self
@@ -207,6 +209,7 @@ class LocalCloud:
         from moto.events.models import Rule
 
         cloud = self
+        self._patches.extend(moto_speedups.install())
 
         def invoke(
             backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
