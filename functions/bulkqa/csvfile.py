@@ -265,7 +265,14 @@ def decide_scale(samples: list[float], configured: str) -> str:
 
 def records(data: bytes) -> Iterator[tuple[list[str], bool]]:
     """Parse one chunk: yields (fields, valid_utf8) per record, blank records included as []."""
-    text = data.decode("utf-8", errors="surrogateescape")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:  # some lines are not UTF-8: find which, row by row
+        text = data.decode("utf-8", errors="surrogateescape")
+    else:  # all of it is UTF-8: no row needs checking
+        for row in csv.reader(io.StringIO(text, newline="")):
+            yield row, True
+        return
     for row in csv.reader(io.StringIO(text, newline="")):
         valid = True
         for field in row:

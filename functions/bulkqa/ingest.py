@@ -75,16 +75,17 @@ def image_uri(value: str, column: str, rules: Rules) -> str:
                 f"image bucket {bucket!r} is not one the stack may read (allowed: {', '.join(sorted(allowed))}); "
                 "copy the image there or set the ImageBucketName parameter"
             )
-    elif "://" in value or value.lower().startswith(("http:", "https:", "file:", "data:")):
+    elif ":" in value and ("://" in value or value.lower().startswith(("http:", "https:", "file:", "data:"))):
         raise ValueError(f"{column} {value!r} is a URL; give an S3 key or an s3:// URI")
     elif column == "s3_image_url":
         raise ValueError(f"s3_image_url {value!r} is not an s3:// URI")
     else:
-        if value.startswith(("/", "\\")) or _WINDOWS_DRIVE.match(value):
+        if value.startswith(("/", "\\")) or (":" in value and _WINDOWS_DRIVE.match(value)):
             raise ValueError(f"image_local_path {value!r} is an absolute path; give the key under the bucket")
         key = value[2:] if value.startswith("./") else value
         bucket = rules.bucket
-    if "." in key and _DOT_SEGMENT.search(key):
+    # a '.' or '..' segment always has a separator or the end right after its dots
+    if ("./" in key or ".\\" in key or key.endswith(".")) and _DOT_SEGMENT.search(key):
         raise ValueError(f"{column} {value!r} contains '.' or '..' path segments")
     if not key or key.endswith("/"):
         raise ValueError(f"{column} {value!r} does not name an object")
@@ -128,6 +129,7 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
     """Validate every record of one chunk (bytes that start and end on record boundaries)."""
     result = ChunkResult(chunk, first_line)
     width = len(header.columns)
+    image_index, label_index, confidence_index = header.image_index, header.label_index, header.confidence_index
     seen: dict[str, int] = {}
     for offset, (row, valid_utf8) in enumerate(csvfile.records(data)):
         line = first_line + offset
@@ -135,9 +137,16 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
             result.blank += 1
             continue
         result.rows += 1
-        image_raw = _raw(row, header.image_index)
-        label = _raw(row, header.label_index).replace("\r\n", "\n").replace("\r", "\n")
-        conf_raw = _raw(row, header.confidence_index)
+        if len(row) == width:  # the common case, without _raw's bounds checks
+            image_raw = row[image_index].strip()
+            label = row[label_index].strip()
+            conf_raw = row[confidence_index].strip()
+        else:
+            image_raw = _raw(row, image_index)
+            label = _raw(row, label_index)
+            conf_raw = _raw(row, confidence_index)
+        if "\r" in label:
+            label = label.replace("\r\n", "\n").replace("\r", "\n")
         try:
             if not valid_utf8:
                 raise ValueError("the line is not valid UTF-8 text; save the file as UTF-8")
