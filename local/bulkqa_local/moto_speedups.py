@@ -1,24 +1,30 @@
-"""Speed-ups for moto's DynamoDB hot paths, so a 100,000-image run fits on one machine.
+"""Speed-ups for the local runtime's hot paths in moto and botocore, so 100,000 images fit one machine.
 
-Profiling ``bulkqa demo`` on 100,000 rows showed the local runtime's time in three pure, repeated
-computations inside moto 5.2, none in our code:
+Profiling ``bulkqa demo`` on 100,000 rows showed the local runtime's time in moto and botocore, not in
+our code: 4 ms per UpdateItem and 1.2 ms per queried item (1,368 s for the run). Each patch below
+removes repeated work and keeps moto's answers, errors included:
 
-1. Query responses go through moto's model-driven serializer, attribute by attribute
-   (~1.2 ms per item): the items are already in DynamoDB's JSON wire format, so an ``AttributeValue``
-   that holds only wire-format types is copied as is. Anything else (binary values, objects) takes
-   moto's own path.
-2. UpdateItem parses the same UpdateExpression twice per call: the parse is a pure function of the
-   string, so it is memoised (moto's validator deep-copies the tree before changing it).
-3. moto's AST traversal rebuilds each processor's node-type map for every node it visits: the map is
-   built once per processor instead, with the same traversal order, hooks and results.
+1. Query responses: items already in DynamoDB's wire format are copied, not re-serialised member by
+   member through moto's model-driven serializer. Binary values take moto's own path.
+2. UpdateExpression parses are memoised per string (moto's validator deep-copies the tree first).
+3. moto's AST traversal builds each processor's node-type map once, not once per node visited.
+4. A Query on a table's key reads that partition, not every item of the table sorted.
+5. Finding a service's backend compares registries by identity, not whole backends by value.
+6. A projection of top-level attributes converts the item once, not once per attribute.
+7. UpdateItem of the shape ``SET a = :x, #b = :y`` (with any condition) on an existing item is
+   applied directly; every other UpdateItem goes through moto's parser and validator.
+8. Pure per-request helpers are memoised: a response class's action names, User-Agent clean-up.
 
-Each patch keeps moto's behaviour, errors included; ``tests/unit/test_moto_speedups.py`` runs the
-same requests with and without them and compares the answers. :func:`install` returns the undo list.
+:func:`skip_signing` sends the local requests unsigned (moto checks no signature).
+``tests/unit/test_moto_speedups.py`` runs the same requests with and without the patches and
+compares the answers. :func:`install` returns the undo list for :func:`uninstall`.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
+import inspect
 import re
 import threading
 from collections.abc import Callable
@@ -42,7 +48,7 @@ def _wire(value: Any) -> Any:
         members = {}
         for name, member in inner.items():
             copied = _wire(member)
-            if copied is None or type(name) is not str:
+            if copied is None or type(name) is not str or not name:
                 return None
             members[name] = copied
         return {"M": members}
@@ -59,7 +65,10 @@ def _wire(value: Any) -> Any:
 
 def install() -> list[tuple[Any, str, Any]]:
     """Apply the patches; returns (owner, attribute, original) for :func:`uninstall`."""
+    from botocore import useragent
     from moto.core import base_backend, serialize
+    from moto.core import responses as core_responses
+    from moto.core import utils as core_utils
     from moto.dynamodb import responses as ddb_responses
     from moto.dynamodb.models import dynamo_type
     from moto.dynamodb.models import table as table_module
@@ -134,6 +143,8 @@ def install() -> list[tuple[Any, str, Any]]:
     original_query = table_class.query
     partition = threading.local()
 
+    signature = inspect.signature(original_query)
+
     def all_items(self: Any) -> list[Any]:
         wanted = getattr(partition, "key", None)
         if wanted is None or wanted[0] is not self:
@@ -141,13 +152,42 @@ def install() -> list[tuple[Any, str, Any]]:
         found = self.items.get(wanted[1])
         if found is None:
             return []
-        subset = list(found.values()) if self.range_key_attr else [found]
-        return sorted(subset, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+        if not self.range_key_attr:
+            return [found]
+        subset = list(found.values())
+        start = wanted[2]  # the ExclusiveStartKey's range value, for a forward page
+        if all(item.range_key.type == "S" for item in subset):  # str order is moto's order for S
+            subset.sort(key=lambda item: item.range_key.value)
+            if start is not None and start.type == "S":
+                # moto skips the items up to the start key one by one: a forward page starts after it
+                values = [item.range_key.value for item in subset]
+                subset = subset[bisect.bisect_right(values, start.value) :]
+            return subset
+        return sorted(subset, key=lambda x: (x.hash_key, x.range_key))
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         if hash_key is None or kwargs.get("index_name") or (len(args) > 6 and args[6]):
             return original_query(self, hash_key, *args, **kwargs)
-        partition.key = (self, hash_key)
+        try:
+            hash(hash_key)
+            bound = signature.bind(self, hash_key, *args, **kwargs).arguments
+        except Exception:  # a list, set, map or invalid number: moto compares it item by item instead
+            return original_query(self, hash_key, *args, **kwargs)
+        start = None
+        exclusive_start_key = bound.get("exclusive_start_key")
+        forward = bound.get("scan_index_forward", True) is not False
+        if (
+            exclusive_start_key
+            and forward
+            and self.range_key_attr
+            and set(exclusive_start_key) == {self.hash_key_attr, self.range_key_attr}
+        ):
+            try:
+                if dynamo_type.DynamoType(exclusive_start_key[self.hash_key_attr]) == hash_key:
+                    start = dynamo_type.DynamoType(exclusive_start_key[self.range_key_attr])
+            except Exception:
+                start = None
+        partition.key = (self, hash_key, start)
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
@@ -193,12 +233,20 @@ def install() -> list[tuple[Any, str, Any]]:
         return original_update(self) if result is None else result
 
     patch(handler_class, "update_item", update_item)
+
+    # 8. pure per-request helpers recomputed on every call: the action methods of a response class
+    #    (inspect.getmembers), and botocore's clean-up of the User-Agent string's parts
+    names_of: Callable[[Any], list[str]] = functools.lru_cache(maxsize=None)(core_utils.method_names_from_class)
+    patch(core_responses, "method_names_from_class", lambda clazz: list(names_of(clazz)))
+    sanitize = functools.lru_cache(maxsize=4096)(useragent.sanitize_user_agent_string_component)
+    patch(useragent, "sanitize_user_agent_string_component", sanitize)
     return undo
 
 
 _NAME = r"(?:#[A-Za-z0-9_]+|[A-Za-z][A-Za-z0-9_]*)"
-_ACTION = rf"\s*({_NAME})\s*=\s*(:[A-Za-z0-9_]+)\s*"
-_SIMPLE_SET = re.compile(rf"^\s*SET\s+{_ACTION}(?:,{_ACTION})*$", re.IGNORECASE)
+_SPACE = r"[ \n]"  # the whitespace moto's tokenizer accepts (a tab or CR is a syntax error there)
+_ACTION = rf"{_SPACE}*({_NAME}){_SPACE}*={_SPACE}*(:[A-Za-z0-9_]+){_SPACE}*"
+_SIMPLE_SET = re.compile(rf"^{_SPACE}*SET{_SPACE}+{_ACTION}(?:,{_ACTION})*$", re.IGNORECASE)
 _ACTIONS = re.compile(_ACTION)
 _NUMBER = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 
@@ -252,7 +300,7 @@ def _simple_update(handler: Any, responses: Any) -> Any:
         return None
     names: dict[str, str] = body.get("ExpressionAttributeNames") or {}
     values: dict[str, Any] = body.get("ExpressionAttributeValues") or {}
-    actions = [(m.group(1), m.group(2)) for m in _ACTIONS.finditer(expression.strip()[3:])]
+    actions = [(m.group(1), m.group(2)) for m in _ACTIONS.finditer(expression.strip(" \n")[3:])]
     reserved = _reserved(ReservedKeywords)
     targets: list[str] = []
     for name, _ in actions:
@@ -264,7 +312,8 @@ def _simple_update(handler: Any, responses: Any) -> Any:
             return None
         else:
             targets.append(name)
-    if len(set(targets)) != len(targets) or set(targets) & set(table.attribute_keys):
+    defined = {definition["AttributeName"] for definition in table.attr} | set(table.attribute_keys)
+    if len(set(targets)) != len(targets) or set(targets) & defined:
         return None
     used_names = {n for n, _ in actions if n.startswith("#")}
     used_values = {v for _, v in actions}
@@ -306,7 +355,8 @@ def _simple_update(handler: Any, responses: Any) -> Any:
 
 def skip_signing(session: Any) -> None:
     """Requests to the local cloud go unsigned: moto never checks a signature, and SigV4 costs ~8 % of a
-    run's CPU. Presigned URLs (which reviewers' pages carry) are still signed, as on AWS."""
+    run's CPU. S3 keeps its signer (botocore's own S3 signer choice runs first), and presigned URLs,
+    which reviewers' pages carry, are signed as on AWS."""
     import botocore
 
     def choose_signer(signature_version: Any = None, **kwargs: Any) -> Any:
