@@ -14,6 +14,8 @@ _CONFIG_KWARGS: dict[str, Any] = {
     "retries": {"mode": "standard", "max_attempts": 8},
     "connect_timeout": 5,
     "read_timeout": 60,
+    # steps run up to 32 requests at once (batch-file PUTs, per-partition Queries, verdict writes)
+    "max_pool_connections": 32,
 }
 
 

@@ -7,9 +7,11 @@ A batch is one Ground Truth data object (one reviewer screen). Labels are never 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from . import keys
 from .prelabel import BATCH_FORMAT_VERSION
@@ -104,3 +106,104 @@ def make_batches(rows: Iterable[list[Any]], batch_size: int) -> list[Batch]:
 def split_jobs(batches: list[Batch], max_objects_per_job: int) -> list[list[Batch]]:
     """Cut the task list into labeling jobs of at most ``max_objects_per_job`` tasks."""
     return [batches[i : i + max_objects_per_job] for i in range(0, len(batches), max_objects_per_job)]
+
+
+@dataclass(slots=True)
+class Planned:
+    """What :class:`SpillPlanner` found: the same facts :func:`deduplicate` and :func:`make_batches` give."""
+
+    images: int  # accepted rows after cross-chunk de-duplication
+    tasks: int
+    labels: int
+    duplicates: list[list[Any]]  # rejected rows: [line, reason, image, label, confidence], in line order
+    kept_over_duplicates: list[list[Any]]  # rows whose item a later duplicate overwrote
+
+
+class SpillPlanner:
+    """:func:`deduplicate` + :func:`make_batches` for runs too big to hold: rows go to local files.
+
+    Rows are added in line order (chunk results in chunk order). Each row is written twice: its
+    (line, item, label) to one of ``buckets`` files chosen by item id, where duplicates meet, and the
+    whole row to one chosen by label, where a label's rows meet in file order. :meth:`plan` then reads
+    the item files one at a time (a bucket's ids in memory) to find duplicates and count each label,
+    numbers the batches in label order, and reads the label files one at a time, handing each full
+    batch to ``emit`` as soon as it is cut. Memory: one item bucket, plus at most ``batch_size - 1``
+    rows per label of one label bucket; disk: about 200 bytes per row.
+    """
+
+    def __init__(self, directory: Path, buckets: int = 64) -> None:
+        self._buckets = buckets
+        self._dir = directory
+        self._item_files: list[IO[str]] = [
+            (directory / f"items-{n:03d}.jsonl").open("w", encoding="utf-8") for n in range(buckets)
+        ]
+        self._label_files: list[IO[str]] = [
+            (directory / f"labels-{n:03d}.jsonl").open("w", encoding="utf-8") for n in range(buckets)
+        ]
+        self._last_line = -1
+
+    def _label_bucket(self, label: str) -> int:
+        return zlib.crc32(label.encode("utf-8")) % self._buckets
+
+    def add(self, row: list[Any]) -> None:
+        """One accepted row: [line, item_id, s3_uri, image, label, confidence]; lines must increase."""
+        line = int(row[0])
+        if line <= self._last_line:
+            raise ValueError(f"rows must be added in line order: line {line} after line {self._last_line}")
+        self._last_line = line
+        item, label = row[1], row[4]
+        self._item_files[int(item[:6], 16) % self._buckets].write(json.dumps([line, item, label]) + "\n")
+        self._label_files[self._label_bucket(label)].write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def plan(self, batch_size: int, emit: Callable[[Batch], None]) -> Planned:
+        for handle in (*self._item_files, *self._label_files):
+            handle.close()
+        # 1. duplicates meet in their item bucket: the first line of an item is kept
+        kept_line: dict[int, int] = {}  # duplicate line -> the line kept
+        rewrite: set[str] = set()
+        per_label: dict[str, int] = {}
+        for n in range(self._buckets):
+            first: dict[str, int] = {}
+            with (self._dir / f"items-{n:03d}.jsonl").open(encoding="utf-8") as handle:
+                for text in handle:
+                    line, item, label = json.loads(text)
+                    if item in first:
+                        kept_line[line] = first[item]
+                        rewrite.add(item)
+                        continue
+                    first[item] = line
+                    per_label[label] = per_label.get(label, 0) + 1
+        # 2. batch numbers: labels sorted, each label's batches consecutive (as make_batches numbers them)
+        next_seq: dict[str, int] = {}
+        seq = 0
+        for label in sorted(per_label):
+            next_seq[label] = seq
+            seq += -(-per_label[label] // batch_size)
+        # 3. each label bucket in file order: cut full batches as they fill, the rest at the end
+        duplicates: list[list[Any]] = []
+        kept_over: list[list[Any]] = []
+        for n in range(self._buckets):
+            open_batches: dict[str, list[list[Any]]] = {}
+            with (self._dir / f"labels-{n:03d}.jsonl").open(encoding="utf-8") as handle:
+                for text in handle:
+                    row = json.loads(text)
+                    line, item, label = row[0], row[1], row[4]
+                    if line in kept_line:
+                        reason = f"duplicate of line {kept_line[line]} (same image and label); the first one is kept"
+                        duplicates.append([line, reason, row[3], label, str(row[5])])
+                        continue
+                    if item in rewrite:
+                        kept_over.append(row)
+                    items = open_batches.setdefault(label, [])
+                    items.append(row)
+                    if len(items) == batch_size:
+                        emit(Batch(next_seq[label], label, items))
+                        next_seq[label] += 1
+                        open_batches[label] = []
+            for label, items in open_batches.items():
+                if items:
+                    emit(Batch(next_seq[label], label, items))
+                    next_seq[label] += 1
+        duplicates.sort(key=lambda r: int(r[0]))
+        kept_over.sort(key=lambda r: int(r[0]))
+        return Planned(sum(per_label.values()), seq, len(per_label), duplicates, kept_over)

@@ -7,7 +7,7 @@ reports. Only counts and S3 pointers travel between states (Step Functions' 256 
 from __future__ import annotations
 
 import csv
-import io
+import heapq
 import json
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -139,62 +139,101 @@ def ingest_chunk(
 # --- 4. make the batches ------------------------------------------------------------------------------
 
 
-def _rejected_csv(rows: list[list[Any]]) -> bytes:
+_REJECTED_HEADER = ["line", "reason", "image", "label", "confidence"]
+#: Chunk results read ahead of the one being processed (each ~60,000 rows): bounds make_batches' memory.
+READ_AHEAD = 4
+#: Batch files PUT per round as make_batches cuts them, and how many at once (10M rows: 400,000 files,
+#: ~25 ms each: 32 at a time take ~5 min, within S3's 3,500 PUT/s per prefix).
+PUT_ROUND = 512
+PUT_THREADS = 32
+
+
+def _write_rejected(out: Any, rows: Iterator[list[Any]] | list[list[Any]]) -> None:
     from .reports import csv_safe
 
-    out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["line", "reason", "image", "label", "confidence"])
-    for row in sorted(rows, key=lambda r: int(r[0])):
+    writer.writerow(_REJECTED_HEADER)
+    for row in rows:
         writer.writerow([row[0], *(csv_safe(str(v)) for v in row[1:])])
-    return out.getvalue().encode("utf-8")
+
+
+def _read_in_order(read: Callable[[str], Any], names: list[str]) -> Iterator[Any]:
+    """``read(name)`` for each name, in order, at most ``READ_AHEAD`` requests in flight (bounded memory)."""
+    ahead = READ_AHEAD
+    with ThreadPoolExecutor(max_workers=ahead) as pool:
+        pending = [pool.submit(read, name) for name in names[:ahead]]
+        for n in range(len(names)):
+            result = pending.pop(0).result()
+            if n + ahead < len(names):
+                pending.append(pool.submit(read, names[n + ahead]))
+            yield result
+
+
+def _below_min_row(line: int, image: str, label: str, conf: float) -> list[Any]:
+    return [line, f"confidence {conf:g} is below the minimum confidence (counted, not reviewed)", image, label,
+            f"{conf:g}"]
 
 
 def make_batches(
     event: Mapping[str, Any], settings: BatchSettings, store: ObjectStore, labels: LabelsTable, runs: RunsTable
 ) -> dict[str, Any]:
-    """Gather the chunk results, write rejected.csv, the batch files and one manifest per job."""
+    """Gather the chunk results, write rejected.csv, the batch files and one manifest per job.
+
+    Streams: chunk results are read in order with bounded read-ahead, accepted rows spill to local
+    files (:class:`batching.SpillPlanner`), rows that were not accepted to a local CSV, and batch files
+    are written as they are cut; the function never holds a run's rows (10M rows: see the README).
+    """
     run_id = _require_str(event, "run_id")
     expected = int(_get(event, "ingest", "chunks") or 0)
-    result_keys = store.keys(keys.chunk_results_prefix(run_id))
+    result_keys = store.keys(keys.chunk_results_prefix(run_id))  # zero-padded chunk numbers: file order
     if len(result_keys) != expected:
         raise InvalidEvent(f"expected {expected} chunk results for run {run_id}, found {len(result_keys)}")
-    accepted: list[list[Any]] = []
-    rejected: list[list[Any]] = []
-    below: list[list[Any]] = []  # not accepted either: listed in rejected.csv, counted apart
-    rows = blank = below_min = 0
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        for result in pool.map(store.read_json, result_keys):
-            accepted.extend(result["accepted"])
-            rejected.extend(result["rejected"])
-            rows += int(result["rows"])
-            blank += int(result["blank"])
-            below_min += int(result["counts"]["below_min_confidence"])
-            below.extend(
-                [
-                    line,
-                    f"confidence {conf:g} is below the minimum confidence (counted, not reviewed)",
-                    image,
-                    label,
-                    f"{conf:g}",
-                ]
-                for line, image, label, conf in result["below_min"]
-            )
-    dedup = batching.deduplicate(accepted)
-    rejected.extend(dedup.duplicates)
-    if dedup.kept_over_duplicates:  # a later duplicate in another chunk may have overwritten these items
-        labels.put_items(ingest.label_item(run_id, row) for row in dedup.kept_over_duplicates)
-    # interfaces.md: rejected.csv lists every input row that was not accepted, with line and reason
-    store.put_bytes(keys.rejected_key(run_id), _rejected_csv(rejected + below), "text/csv; charset=utf-8")
+    rows = blank = below_min = rejected_in_chunks = 0
+    with tempfile.TemporaryDirectory(prefix="bulkqa-batches-") as tmp:
+        work = Path(tmp)
+        planner = batching.SpillPlanner(work)
+        not_accepted = work / "not-accepted.jsonl"  # rejected and below-minimum rows, in line order
+        with not_accepted.open("w", encoding="utf-8") as pending:
+            for result in _read_in_order(store.read_json, result_keys):
+                for row in result["accepted"]:
+                    planner.add(row)
+                rows += int(result["rows"])
+                blank += int(result["blank"])
+                below_min += int(result["counts"]["below_min_confidence"])
+                rejected_in_chunks += len(result["rejected"])
+                # interfaces.md: rejected.csv lists every input row that was not accepted, with line and reason
+                chunk_rows = result["rejected"] + [_below_min_row(*row) for row in result["below_min"]]
+                for row in sorted(chunk_rows, key=lambda r: int(r[0])):
+                    pending.write(json.dumps(row, ensure_ascii=False) + "\n")
+        manifest: list[tuple[int, str]] = []
+        puts: list[tuple[str, bytes, str]] = []
+
+        def emit(batch: batching.Batch) -> None:
+            document = json.dumps(batch.document(run_id), ensure_ascii=False).encode("utf-8")
+            puts.append((batch.key(run_id), document, "application/json"))
+            manifest.append((batch.seq, batch.manifest_line(run_id, store.bucket)))
+            if len(puts) >= PUT_ROUND:
+                store.put_many(puts, threads=PUT_THREADS)
+                puts.clear()
+
+        planned = planner.plan(settings.batch_size, emit)
+        store.put_many(puts, threads=PUT_THREADS)
+        if planned.kept_over_duplicates:  # a later duplicate in another chunk may have overwritten these items
+            labels.put_items(ingest.label_item(run_id, row) for row in planned.kept_over_duplicates)
+        rejected_file = work / "rejected.csv"
+        with not_accepted.open(encoding="utf-8") as pending, rejected_file.open("w", encoding="utf-8") as out:
+            chunk_rows = (json.loads(text) for text in pending)
+            _write_rejected(out, heapq.merge(chunk_rows, planned.duplicates, key=lambda r: int(r[0])))
+        store.put_file(keys.rejected_key(run_id), rejected_file, "text/csv; charset=utf-8")
     counts = {
         "total": rows,
-        "accepted": len(dedup.rows),
-        "rejected": len(rejected),
+        "accepted": planned.images,
+        "rejected": rejected_in_chunks + len(planned.duplicates),
         "below_min_confidence": below_min,
         "blank_lines": blank,
     }
     summary: dict[str, Any] = {"run_id": run_id, "rows": counts, "rejected_key": keys.rejected_key(run_id)}
-    if not dedup.rows:
+    if not planned.images:
         store.put_json(keys.ingest_summary_key(run_id), summary)
         runs.update(f"run#{run_id}", {"status": "no rows accepted", "rows": counts})
         raise NoRowsAccepted(
@@ -202,33 +241,31 @@ def make_batches(
             f"confidence); see s3://{store.bucket}/{keys.rejected_key(run_id)} for the reasons, "
             "fix the file and upload it again"
         )
-    batches = batching.make_batches(dedup.rows, settings.batch_size)
-    store.put_many(
-        [
-            (b.key(run_id), json.dumps(b.document(run_id), ensure_ascii=False).encode("utf-8"), "application/json")
-            for b in batches
-        ]
-    )
+    manifest.sort()
     jobs = []
-    for part, job_batches in enumerate(batching.split_jobs(batches, settings.max_objects_per_job)):
-        manifest = "".join(b.manifest_line(run_id, store.bucket) + "\n" for b in job_batches)
-        store.put_bytes(keys.manifest_key(run_id, part), manifest.encode("utf-8"), "application/jsonlines")
+    per_job = settings.max_objects_per_job
+    for part, start in enumerate(range(0, len(manifest), per_job)):
+        lines = manifest[start : start + per_job]
+        store.put_bytes(
+            keys.manifest_key(run_id, part), "".join(f"{line}\n" for _, line in lines).encode("utf-8"),
+            "application/jsonlines",
+        )
         jobs.append(
             {
                 "run_id": run_id,
                 "part": part,
-                "tasks": len(job_batches),
+                "tasks": len(lines),
                 "manifest": f"s3://{store.bucket}/{keys.manifest_key(run_id, part)}",
             }
         )
-    summary.update({"tasks": len(batches), "jobs": len(jobs), "labels": len({b.label for b in batches})})
+    summary.update({"tasks": planned.tasks, "jobs": len(jobs), "labels": planned.labels})
     store.put_json(keys.ingest_summary_key(run_id), summary)
-    runs.update(f"run#{run_id}", {"status": "batched", "rows": counts, "tasks": len(batches), "jobs": len(jobs)})
-    log.info("batches written", run_id=run_id, tasks=len(batches), jobs=len(jobs), **counts)
+    runs.update(f"run#{run_id}", {"status": "batched", "rows": counts, "tasks": planned.tasks, "jobs": len(jobs)})
+    log.info("batches written", run_id=run_id, tasks=planned.tasks, jobs=len(jobs), **counts)
     return {
         "rows": counts,
-        "tasks": len(batches),
-        "images": len(dedup.rows),
+        "tasks": planned.tasks,
+        "images": planned.images,
         "jobs": jobs,
         "check_seconds": settings.completion_check_seconds,
     }
@@ -436,7 +473,11 @@ def analyze(
             title=f"bulk-label-qa report: run {run_id}",
         )
         prefix = keys.report_prefix(run_id)
-        store.put_many([(prefix + f.name, f.read_bytes(), _content_type(f.name)) for f in sorted(out.iterdir())])
+        # uploaded from disk (multipart when large): the item-level files grow with the run
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            uploads = [pool.submit(store.put_file, prefix + f.name, f, _content_type(f.name)) for f in out.iterdir()]
+            for upload in uploads:
+                upload.result()
     store.copy(keys.rejected_key(run_id), prefix + "rejected.csv")
     totals = report.get("totals", {})
     runs.update(f"run#{run_id}", {"status": "partial report" if partial else "analyzed", "report": prefix})

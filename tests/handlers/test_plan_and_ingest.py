@@ -354,3 +354,80 @@ def test_ingest_labels_needs_the_map_items_fields(cloud: LocalCloud, drop: str) 
     with pytest.raises(HandlerError) as error:
         invoke(cloud, "IngestLabelsFunction", event)
     assert error.value.error_type == "InvalidEvent"
+
+
+# --- make_batches ----------------------------------------------------------------------------------
+
+
+def test_make_batches_streams_many_chunks_with_duplicates_across_them(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small chunks, read-ahead and PUT rounds, so every streaming path of make_batches runs."""
+    from bulkqa import steps
+
+    monkeypatch.setattr(steps, "READ_AHEAD", 2)
+    monkeypatch.setattr(steps, "PUT_ROUND", 3)
+    for logical in ("PlanIngestFunction", "IngestLabelsFunction"):
+        monkeypatch.setitem(cloud.function_by_logical_id(logical).environment, "INGEST_CHUNK_BYTES", "1024")
+    monkeypatch.setitem(cloud.function_by_logical_id("IngestLabelsFunction").environment, "MIN_CONFIDENCE", "50")
+    monkeypatch.setitem(cloud.function_by_logical_id("MakeBatchesFunction").environment, "BATCH_SIZE", "4")
+    labels = ["Crab", 'Lobster, "king"', "=Sea Turtle"]
+    rows: list[list[str]] = []
+    for n in range(240):
+        if n >= 200 and n % 4 == 0:  # repeats an early row: lands in a later chunk than the first
+            rows.append(list(rows[n - 200]))
+        elif n % 23 == 7:
+            rows.append([f"images/{n:04d}.jpg", "", "90"])  # rejected in its chunk: empty label
+        else:
+            rows.append([f"images/{n:04d}.jpg", labels[n % 3], "30" if n % 11 == 3 else f"{60 + n % 40}"])
+    result, state = plan(cloud, csv_bytes(rows))
+    assert result["chunks"] >= 8
+    ingest_all(cloud, state)
+
+    out = invoke(cloud, "MakeBatchesFunction", {"run_id": state["run_id"], "ingest": {"chunks": result["chunks"]}})
+
+    # what the file says, computed here from the rows
+    first: dict[tuple[str, str], int] = {}
+    accepted: list[tuple[int, list[str]]] = []
+    not_accepted: dict[int, str] = {}
+    for n, (image, label, confidence) in enumerate(rows):
+        line = n + 2
+        if not label:
+            not_accepted[line] = "label is empty"
+        elif float(confidence) < 50:  # a copy of such a row is in another chunk: below the minimum there too
+            not_accepted[line] = "below the minimum confidence"
+        elif (image, label) in first:
+            kept = first[image, label]
+            not_accepted[line] = f"duplicate of line {kept} (same image and label); the first one is kept"
+        else:
+            first[image, label] = line
+            accepted.append((line, [image, label, confidence]))
+    assert out["images"] == len(accepted)
+    assert out["rows"]["rejected"] + out["rows"]["below_min_confidence"] == len(not_accepted)
+    assert any("duplicate" in reason for reason in not_accepted.values())
+
+    rejected = list(csv.reader(io.StringIO(read(cloud, keys.rejected_key(state["run_id"])).decode("utf-8"))))
+    assert rejected[0] == ["line", "reason", "image", "label", "confidence"]
+    assert [int(r[0]) for r in rejected[1:]] == sorted(not_accepted)
+    for row in rejected[1:]:
+        assert not_accepted[int(row[0])] in row[1]
+        assert not row[3].startswith("=")  # spreadsheet-safe
+
+    expected_batches = []
+    for label in sorted(labels):
+        mine = [r for r in accepted if r[1][1] == label]
+        expected_batches += [(label, [line for line, _ in mine[i : i + 4]]) for i in range(0, len(mine), 4)]
+    (job,) = out["jobs"]
+    manifest = [json.loads(line) for line in read(cloud, keys.manifest_key(state["run_id"], 0)).decode().splitlines()]
+    assert job["tasks"] == len(manifest) == out["tasks"] == len(expected_batches)
+    got = []
+    for entry in manifest:
+        document = json.loads(read(cloud, entry["source-ref"].split("/", 3)[3]))
+        assert document["label"] == entry["label"] and len(document["items"]) == entry["image-count"]
+        got.append((document["label"], [item["line"] for item in document["items"]]))
+    assert got == expected_batches
+
+    # an item a later duplicate overwrote is written again from the row that is kept
+    items = run_items(cloud, state["run_id"])
+    for line, (image, _, confidence) in accepted:
+        assert (items[image]["line"], items[image]["confidence"]) == (line, float(confidence))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import queue
 import random
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -115,26 +117,57 @@ class LabelsTable:
         return True
 
     def run_items(self, run_id: str, attributes: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
-        """Every item of a run: one paginated Query per partition, read in parallel, never a Scan."""
+        """Every item of a run: one paginated Query per partition, never a Scan, in a fixed order.
 
-        def query(partition: str) -> list[dict[str, Any]]:
-            kwargs: dict[str, Any] = {
-                "TableName": self.table,
-                "KeyConditionExpression": "run_partition = :p",
-                "ExpressionAttributeValues": {":p": {"S": partition}},
-            }
-            if attributes:
-                names = {f"#a{n}": a for n, a in enumerate(attributes)}
-                kwargs["ProjectionExpression"] = ", ".join(names)
-                kwargs["ExpressionAttributeNames"] = names
-            out: list[dict[str, Any]] = []
-            for page in self._ddb.get_paginator("query").paginate(**kwargs):
-                out.extend(from_item(i) for i in page.get("Items", []))
-            return out
+        The 16 partitions are read in parallel, each a few pages ahead of the reader at most
+        (``PAGES_AHEAD``), and yielded partition by partition, page by page: a 1M-item run is never
+        held in memory, and the order (partition, then item id) does not depend on timing.
+        """
+        kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "run_partition = :p"}
+        if attributes:
+            names = {f"#a{n}": a for n, a in enumerate(attributes)}
+            kwargs["ProjectionExpression"] = ", ".join(names)
+            kwargs["ExpressionAttributeNames"] = names
+        partitions = keys.partitions(run_id)
+        pages: list[queue.Queue[Any]] = [queue.Queue(maxsize=PAGES_AHEAD) for _ in partitions]
+        stop = threading.Event()
 
-        with ThreadPoolExecutor(max_workers=keys.LABEL_PARTITIONS) as pool:
-            for part in pool.map(query, keys.partitions(run_id)):
-                yield from part
+        def hand_over(box: queue.Queue[Any], value: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    box.put(value, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read(n: int) -> None:
+            try:
+                paginator = self._ddb.get_paginator("query")
+                for page in paginator.paginate(**kwargs, ExpressionAttributeValues={":p": {"S": partitions[n]}}):
+                    if not hand_over(pages[n], page.get("Items", [])):
+                        return
+                hand_over(pages[n], _END)
+            except BaseException as exc:  # the reader raises it
+                hand_over(pages[n], exc)
+
+        with ThreadPoolExecutor(max_workers=len(partitions)) as pool:
+            for n in range(len(partitions)):
+                pool.submit(read, n)
+            try:
+                for box in pages:
+                    while (got := box.get()) is not _END:
+                        if isinstance(got, BaseException):
+                            raise got
+                        for raw in got:
+                            yield from_item(raw)
+            finally:
+                stop.set()
+
+
+#: Query pages (1 MB each at most) a partition's reader keeps ready ahead of the consumer.
+PAGES_AHEAD = 4
+_END = object()
 
 
 class RunsTable:

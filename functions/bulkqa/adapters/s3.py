@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,6 +56,10 @@ class ObjectStore:
 
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> None:
+        """Upload a local file (multipart when large: s3:PutObject covers every part)."""
+        self._s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type})
 
     def put_json(self, key: str, value: Any) -> None:
         self.put_bytes(
