@@ -15,8 +15,9 @@
 5. API requests and cost per 1,000 images from each run's ``aws-usage.json``, next to the 2019 sample's
    design for the same file (one PutItem per row, one UpdateItem per image per reviewer, one batch-file
    GET per reviewer answer).
-6. The scale targets, PASS/FAIL each (and the 100,000-row demo under 10 minutes). A missed target is a result, not an error: the exit status is 0
-   unless a benchmark itself could not run (then 1, after writing what was measured).
+6. The scale targets, PASS/FAIL each (and the 100,000-row demo under 10 minutes). A missed target is a
+   result, not an error: the exit status is 0 unless a benchmark itself could not run (then 1, after
+   writing what was measured).
 
 The machine is shared and noisy: rates are best-of-N CPU time, cold starts are medians; compare runs
 on the same machine only.
