@@ -82,7 +82,8 @@ class Tracker:
     """Attributes every AWS request of a local run to the function that made it.
 
     Installed through ``run_demo(cloud_hook=...)``. The local cloud runs one handler at a time (under
-    its lock), in the calling thread; a handler's own thread pools are ``ThreadPoolExecutor`` threads.
+    its lock), in the calling thread; a handler's own threads are ``ThreadPoolExecutor`` threads or
+    named ``bulkqa-...`` (``LabelsTable.run_items``' partition readers).
     A request from any other thread is the local runtime's (Step Functions, Ground Truth, EventBridge).
     """
 
@@ -143,7 +144,7 @@ class Tracker:
         operation = f"{service}:{parts[2]}"
         function = self.current
         if function is None or not (threading.get_ident() == self.current_thread
-                                    or threading.current_thread().name.startswith("ThreadPoolExecutor")):
+                                    or threading.current_thread().name.startswith(("ThreadPoolExecutor", "bulkqa-"))):
             function = RUNTIME
         table = ""
         if service == "dynamodb":

@@ -127,8 +127,8 @@ class SpillPlanner:
     whole row to one chosen by label, where a label's rows meet in file order. :meth:`plan` then reads
     the item files one at a time (a bucket's ids in memory) to find duplicates and count each label,
     numbers the batches in label order, and reads the label files one at a time, handing each full
-    batch to ``emit`` as soon as it is cut. Memory: one item bucket, plus at most ``batch_size - 1``
-    rows per label of one label bucket; disk: about 200 bytes per row.
+    batch to ``emit`` as soon as it is cut. Memory: one item bucket, at most ``batch_size - 1`` rows
+    per label of one label bucket, and the cross-chunk duplicates found; disk: about 200 bytes a row.
     """
 
     def __init__(self, directory: Path, buckets: int = 64) -> None:
@@ -155,9 +155,13 @@ class SpillPlanner:
         self._item_files[int(item[:6], 16) % self._buckets].write(json.dumps([line, item, label]) + "\n")
         self._label_files[self._label_bucket(label)].write(json.dumps(row, ensure_ascii=False) + "\n")
 
-    def plan(self, batch_size: int, emit: Callable[[Batch], None]) -> Planned:
+    def close(self) -> None:
+        """Close the spill files (done by :meth:`plan`; call it when giving up before)."""
         for handle in (*self._item_files, *self._label_files):
             handle.close()
+
+    def plan(self, batch_size: int, emit: Callable[[Batch], None]) -> Planned:
+        self.close()
         # 1. duplicates meet in their item bucket: the first line of an item is kept
         kept_line: dict[int, int] = {}  # duplicate line -> the line kept
         rewrite: set[str] = set()

@@ -354,6 +354,7 @@ def uses() -> dict[str, set[tuple[str, str]]]:
             ("s3:PutObject", obj(keys.ingest_summary_key(run))),
             ("s3:PutObject", obj(keys.batch_key(run, 0, "0123456789abcdef"))),
             ("s3:PutObject", obj(keys.manifest_key(run, 0))),
+            ("s3:AbortMultipartUpload", obj(keys.rejected_key(run))),  # put_file: a failed multipart upload
             ("dynamodb:BatchWriteItem", labels),
             ("dynamodb:UpdateItem", runs),
         },
@@ -377,12 +378,14 @@ def uses() -> dict[str, set[tuple[str, str]]]:
             ("states:SendTaskFailure", machine),
         },
         # labels.run_items (Query); summary; copy of rejected.csv (GetObject source, PutObject target); reports
+        # (put_file: multipart when large, aborted if it fails)
         "AnalyzeResultsFunction": {
             ("dynamodb:Query", labels),
             ("dynamodb:UpdateItem", runs),
             ("s3:GetObject", obj(keys.ingest_summary_key(run))),
             ("s3:GetObject", obj(keys.rejected_key(run))),
             ("s3:PutObject", obj(keys.report_prefix(run) + "report.json")),
+            ("s3:AbortMultipartUpload", obj(keys.report_prefix(run) + "corrected-labels.jsonl")),  # put_file
         },
         # the batch file named by the manifest line
         "PreLabelingFunction": {("s3:GetObject", obj(keys.batch_key(run, 0, "0123456789abcdef")))},

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,6 +20,7 @@ from bulkqa.adapters import dynamodb
 from bulkqa.adapters.dynamodb import LabelsTable
 
 RUN = "reads-0123456789"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -70,3 +77,51 @@ def test_a_failed_query_reaches_the_reader(table: LabelsTable) -> None:
     broken = LabelsTable(table._ddb, "no-such-table")
     with pytest.raises(broken._ddb.exceptions.ResourceNotFoundException):
         list(broken.run_items(RUN))
+
+
+def test_readers_fetch_a_bounded_number_of_pages_ahead(table: LabelsTable, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dynamodb, "PAGES_AHEAD", 1)
+    monkeypatch.setattr(dynamodb, "PARTITIONS_AHEAD", 1)
+    table.put_items(items(RUN, 1800))
+    queries: list[str] = []
+    table._ddb.meta.events.register("before-call.dynamodb.Query", lambda **kw: queries.append("q"))
+    reader = table.run_items(RUN)
+    next(reader)
+    time.sleep(1.0)  # let the readers run until their queues are full
+    # 2 partitions reading, each with 1 page queued and 1 page fetched and waiting to be queued
+    assert len(queries) <= (1 + 1) * (1 + 1)
+    reader.close()
+
+
+def test_an_abandoned_reader_does_not_block_the_interpreter_exit(tmp_path: Path) -> None:
+    script = tmp_path / "abandon.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            sys.path[:0] = [{str(ROOT / "functions")!r}, {str(ROOT / "tests" / "unit")!r}]
+            import boto3
+            from moto import mock_aws
+            from bulkqa.adapters import dynamodb
+            from test_labels_table_reads import items
+            dynamodb.PAGES_AHEAD = 1
+            with mock_aws():
+                ddb = boto3.client("dynamodb", region_name="us-east-1")
+                ddb.create_table(TableName="labels", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{{"AttributeName": "run_partition", "KeyType": "HASH"}},
+                               {{"AttributeName": "item_id", "KeyType": "RANGE"}}],
+                    AttributeDefinitions=[{{"AttributeName": "run_partition", "AttributeType": "S"}},
+                                          {{"AttributeName": "item_id", "AttributeType": "S"}}])
+                table = dynamodb.LabelsTable(ddb, "labels")
+                table.put_items(items("{RUN}", 600))
+                KEPT = table.run_items("{RUN}")
+                next(KEPT)  # read one item, keep the reader, never close it
+            print("done")
+            """
+        )
+    )
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    # a hang is the failure: the timeout only bounds how long the test waits for it
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "done"

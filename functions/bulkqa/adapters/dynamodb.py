@@ -8,7 +8,6 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -119,9 +118,11 @@ class LabelsTable:
     def run_items(self, run_id: str, attributes: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
         """Every item of a run: one paginated Query per partition, never a Scan, in a fixed order.
 
-        The 16 partitions are read in parallel, each a few pages ahead of the reader at most
-        (``PAGES_AHEAD``), and yielded partition by partition, page by page: a 1M-item run is never
-        held in memory, and the order (partition, then item id) does not depend on timing.
+        Partitions are yielded one after another, page by page (partition, then item id: the order
+        does not depend on timing). While one is being read, the next ``PARTITIONS_AHEAD`` are
+        fetched in background threads, each at most ``PAGES_AHEAD`` pages (1 MB each) ahead: memory
+        is bounded by those pages, not by the run. The threads are daemons and stop when the reader
+        finishes, fails or is closed early, so an abandoned reader never blocks an interpreter's exit.
         """
         kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "run_partition = :p"}
         if attributes:
@@ -151,22 +152,28 @@ class LabelsTable:
             except BaseException as exc:  # the reader raises it
                 hand_over(pages[n], exc)
 
-        with ThreadPoolExecutor(max_workers=len(partitions)) as pool:
-            for n in range(len(partitions)):
-                pool.submit(read, n)
-            try:
-                for box in pages:
-                    while (got := box.get()) is not _END:
-                        if isinstance(got, BaseException):
-                            raise got
-                        for raw in got:
-                            yield from_item(raw)
-            finally:
-                stop.set()
+        def start(n: int) -> None:
+            if n < len(partitions):
+                threading.Thread(target=read, args=(n,), name=f"bulkqa-run-items-{n:02d}", daemon=True).start()
+
+        try:
+            for n in range(PARTITIONS_AHEAD + 1):
+                start(n)
+            for n, box in enumerate(pages):
+                while (got := box.get()) is not _END:
+                    if isinstance(got, BaseException):
+                        raise got
+                    for raw in got:
+                        yield from_item(raw)
+                start(n + PARTITIONS_AHEAD + 1)
+        finally:
+            stop.set()
 
 
-#: Query pages (1 MB each at most) a partition's reader keeps ready ahead of the consumer.
-PAGES_AHEAD = 4
+#: Partitions fetched ahead of the one being read, and Query pages (1 MB each at most, ~12 MB once
+#: parsed) each keeps ready: at most (3 + 1) x (2 + 1) pages in memory, ~150 MB, whatever the run's size.
+PARTITIONS_AHEAD = 3
+PAGES_AHEAD = 2
 _END = object()
 
 

@@ -16,6 +16,10 @@ else:
 BLOCK = 8 * 1024 * 1024
 
 
+#: Parts one ``put_file`` uploads at once (analyze uploads 4 files at a time: 32 connections at most).
+UPLOAD_THREADS = 8
+
+
 class ObjectStore:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
@@ -59,7 +63,10 @@ class ObjectStore:
 
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> None:
         """Upload a local file (multipart when large: s3:PutObject covers every part)."""
-        self._s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type})
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(max_concurrency=UPLOAD_THREADS)
+        self._s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=config)
 
     def put_json(self, key: str, value: Any) -> None:
         self.put_bytes(
