@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from . import keys
 from .prelabel import BATCH_FORMAT_VERSION
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -53,64 +55,19 @@ class Batch:
         )
 
 
-@dataclass(slots=True)
-class Deduplicated:
-    rows: list[list[Any]] = field(default_factory=list)
-    duplicates: list[list[Any]] = field(default_factory=list)  # rejected rows: [line, reason, image, label, confidence]
-    kept_over_duplicates: list[list[Any]] = field(default_factory=list)  # rows whose item a later duplicate overwrote
+def duplicate_reason(kept_line: int) -> str:
+    """rejected.csv's reason for a row that repeats an earlier row's (image, label)."""
+    return f"duplicate of line {kept_line} (same image and label); the first one is kept"
 
 
-def deduplicate(accepted: Iterable[list[Any]]) -> Deduplicated:
-    """Keep the first row of each (image, label) across chunks; later ones become rejections.
-
-    Chunks are validated in parallel, so a duplicate in a later chunk may have overwritten the
-    first row's item: those first rows are returned so their items can be written again.
-    """
-    out = Deduplicated()
-    first: dict[str, list[Any]] = {}
-    rewrite: dict[str, list[Any]] = {}
-    for row in sorted(accepted, key=lambda r: int(r[0])):
-        item = row[1]
-        if item in first:
-            kept = first[item]
-            out.duplicates.append(
-                [
-                    row[0],
-                    f"duplicate of line {kept[0]} (same image and label); the first one is kept",
-                    row[3],
-                    row[4],
-                    str(row[5]),
-                ]
-            )
-            rewrite[item] = kept
-            continue
-        first[item] = row
-        out.rows.append(row)
-    out.kept_over_duplicates = list(rewrite.values())
-    return out
-
-
-def make_batches(rows: Iterable[list[Any]], batch_size: int) -> list[Batch]:
-    """Group rows by label (labels sorted, rows in file order) and cut them into batches."""
-    by_label: dict[str, list[list[Any]]] = {}
-    for row in rows:
-        by_label.setdefault(row[4], []).append(row)
-    batches: list[Batch] = []
-    for label in sorted(by_label):
-        items = by_label[label]
-        for start in range(0, len(items), batch_size):
-            batches.append(Batch(len(batches), label, items[start : start + batch_size]))
-    return batches
-
-
-def split_jobs(batches: list[Batch], max_objects_per_job: int) -> list[list[Batch]]:
-    """Cut the task list into labeling jobs of at most ``max_objects_per_job`` tasks."""
-    return [batches[i : i + max_objects_per_job] for i in range(0, len(batches), max_objects_per_job)]
+def split_jobs(tasks: list[T], max_objects_per_job: int) -> list[list[T]]:
+    """Cut the task list (in batch order) into labeling jobs of at most ``max_objects_per_job`` tasks."""
+    return [tasks[i : i + max_objects_per_job] for i in range(0, len(tasks), max_objects_per_job)]
 
 
 @dataclass(slots=True)
 class Planned:
-    """What :class:`SpillPlanner` found: the same facts :func:`deduplicate` and :func:`make_batches` give."""
+    """What :class:`SpillPlanner` found about a run's accepted rows."""
 
     images: int  # accepted rows after cross-chunk de-duplication
     tasks: int
@@ -120,11 +77,13 @@ class Planned:
 
 
 class SpillPlanner:
-    """:func:`deduplicate` + :func:`make_batches` for runs too big to hold: rows go to local files.
+    """Cross-chunk de-duplication and one-label batches for runs too big to hold: rows go to local files.
 
-    Rows are added in line order (chunk results in chunk order). Each row is written twice: its
-    (line, item, label) to one of ``buckets`` files chosen by item id, where duplicates meet, and the
-    whole row to one chosen by label, where a label's rows meet in file order. :meth:`plan` then reads
+    The first row of each (image, label) is kept, later ones become rejections; labels are sorted and
+    each label's rows cut into batches in file order. Rows are added in line order (chunk results in
+    chunk order). Each row is written twice: its (line, item, label) to one of ``buckets`` files
+    chosen by item id, where duplicates meet, and the whole row to one chosen by label, where a
+    label's rows meet in file order. :meth:`plan` then reads
     the item files one at a time (a bucket's ids in memory) to find duplicates and count each label,
     numbers the batches in label order, and reads the label files one at a time, handing each full
     batch to ``emit`` as soon as it is cut. Memory: one item bucket, at most ``batch_size - 1`` rows
@@ -193,8 +152,7 @@ class SpillPlanner:
                     row = json.loads(text)
                     line, item, label = row[0], row[1], row[4]
                     if line in kept_line:
-                        reason = f"duplicate of line {kept_line[line]} (same image and label); the first one is kept"
-                        duplicates.append([line, reason, row[3], label, str(row[5])])
+                        duplicates.append([line, duplicate_reason(kept_line[line]), row[3], label, str(row[5])])
                         continue
                     if item in rewrite:
                         kept_over.append(row)

@@ -245,9 +245,7 @@ def make_batches(
         )
     manifest.sort()
     jobs = []
-    per_job = settings.max_objects_per_job
-    for part, start in enumerate(range(0, len(manifest), per_job)):
-        lines = manifest[start : start + per_job]
+    for part, lines in enumerate(batching.split_jobs(manifest, settings.max_objects_per_job)):
         store.put_bytes(
             keys.manifest_key(run_id, part), "".join(f"{line}\n" for _, line in lines).encode("utf-8"),
             "application/jsonlines",

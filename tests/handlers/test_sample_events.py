@@ -20,6 +20,7 @@ import pytest
 from bulkqa import batching, csvfile, ingest, keys
 from bulkqa_local.cloud import HandlerError, LocalCloud
 from bulkqa_local.reviewers import SimulatedReviewers
+from tests.support import batching_reference as reference
 from tests.support.events import (
     EVENTS_DIR,
     EXAMPLE_BUCKET,
@@ -118,7 +119,7 @@ def sample_batches() -> list[batching.Batch]:
     result = ingest.validate_chunk(
         SAMPLE[chunk.start : chunk.end], 0, chunk.first_line, header, ingest.Rules(EXAMPLE_BUCKET, "", 0.0, scale)
     )
-    return batching.make_batches(batching.deduplicate(result.accepted).rows, 25)
+    return reference.make_batches(reference.deduplicate(result.accepted).rows, 25)
 
 
 def test_the_run_id_is_that_of_the_upload() -> None:

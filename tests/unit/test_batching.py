@@ -1,4 +1,4 @@
-"""SpillPlanner (make_batches' streaming path) gives what deduplicate + make_batches give in memory."""
+"""SpillPlanner (make_batches' streaming path) gives what the in-memory reference plan gives."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bulkqa import batching, keys
+from tests.support import batching_reference as reference
 
 LABELS = ["Crab", "Sea Turtle", 'Lobster, "king"', "Seestern\nmit Umbruch", "Écrevisse", "Z"]
 
@@ -42,8 +43,8 @@ def test_the_streaming_plan_equals_the_in_memory_one(
     tmp_path: Path, seed: int, n: int, batch_size: int, buckets: int
 ) -> None:
     rows = accepted_rows(seed, n)
-    dedup = batching.deduplicate(rows)
-    expected = batching.make_batches(dedup.rows, batch_size)
+    dedup = reference.deduplicate(rows)
+    expected = reference.make_batches(dedup.rows, batch_size)
 
     planner = batching.SpillPlanner(tmp_path, buckets=buckets)
     for row in rows:
