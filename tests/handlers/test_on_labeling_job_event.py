@@ -59,7 +59,7 @@ class Waiting:
         self.execution = sfn.start_execution(stateMachineArn=machine, name=f"wait-{suffix}", input="{}")["executionArn"]
         deadline, messages = time.monotonic() + 10, []
         while not messages and time.monotonic() < deadline:
-            messages = sqs.receive_message(QueueUrl=queue).get("Messages", [])
+            messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
         assert messages, "the waiting execution sent no token"
         self.token = str(json.loads(messages[0]["Body"])["token"])
 
