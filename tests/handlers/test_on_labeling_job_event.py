@@ -144,6 +144,17 @@ def state_change(arn: str, status: str) -> dict[str, Any]:
     return event
 
 
+def put_events_entry(arn: str, status: str) -> dict[str, Any]:
+    """The same state change as a PutEvents entry, for delivery through the stack's own rule."""
+    event = state_change(arn, status)
+    return {
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Resources": event["resources"],
+        "Detail": json.dumps(event["detail"]),
+    }
+
+
 # --- events that resume nothing ------------------------------------------------------------------
 
 
@@ -267,12 +278,7 @@ def test_duplicate_events_through_eventbridge_resume_once(cloud: LocalCloud) -> 
     waiting = Waiting(cloud)
     name, arn = add_job(cloud, "Completed", token=waiting.token)
     before = len(cloud.invocations)
-    entry = {
-        "Source": "aws.sagemaker",
-        "DetailType": "SageMaker Ground Truth Labeling Job State Change",
-        "Resources": [arn],
-        "Detail": json.dumps({"LabelingJobStatus": "Completed"}),
-    }
+    entry = put_events_entry(arn, "Completed")
     cloud.client("events").put_events(Entries=[entry, entry])
     cloud.wait_for_background(timeout=10)
 
@@ -287,12 +293,7 @@ def test_duplicate_events_through_eventbridge_resume_once(cloud: LocalCloud) -> 
 def test_a_state_the_rule_does_not_match_is_not_delivered(cloud: LocalCloud) -> None:
     _, arn = add_job(cloud, "Completed")
     before = len(cloud.invocations)
-    entry = {
-        "Source": "aws.sagemaker",
-        "DetailType": "SageMaker Ground Truth Labeling Job State Change",
-        "Resources": [arn],
-        "Detail": json.dumps({"LabelingJobStatus": "InProgress"}),
-    }
+    entry = put_events_entry(arn, "InProgress")
     cloud.client("events").put_events(Entries=[entry])
     cloud.wait_for_background(timeout=10)
     assert [fn for fn, _ in cloud.invocations[before:]] == []

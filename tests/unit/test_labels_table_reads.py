@@ -28,16 +28,21 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[LabelsTable]:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
     with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="labels",
-            KeySchema=[{"AttributeName": "run_partition", "KeyType": "HASH"},
-                       {"AttributeName": "item_id", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "run_partition", "AttributeType": "S"},
-                                  {"AttributeName": "item_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield LabelsTable(ddb, "labels")
+        yield labels_table()
+
+
+def labels_table() -> LabelsTable:
+    """A labels table with the template's key schema, inside a running mock."""
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(
+        TableName="labels",
+        KeySchema=[{"AttributeName": "run_partition", "KeyType": "HASH"},
+                   {"AttributeName": "item_id", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "run_partition", "AttributeType": "S"},
+                              {"AttributeName": "item_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return LabelsTable(ddb, "labels")
 
 
 def items(run_id: str, n: int) -> list[dict[str, Any]]:
@@ -100,19 +105,12 @@ def test_an_abandoned_reader_does_not_block_the_interpreter_exit(tmp_path: Path)
             f"""
             import sys
             sys.path[:0] = [{str(ROOT / "functions")!r}, {str(ROOT / "tests" / "unit")!r}]
-            import boto3
             from moto import mock_aws
             from bulkqa.adapters import dynamodb
-            from test_labels_table_reads import items
+            from test_labels_table_reads import items, labels_table
             dynamodb.PAGES_AHEAD = 1
             with mock_aws():
-                ddb = boto3.client("dynamodb", region_name="us-east-1")
-                ddb.create_table(TableName="labels", BillingMode="PAY_PER_REQUEST",
-                    KeySchema=[{{"AttributeName": "run_partition", "KeyType": "HASH"}},
-                               {{"AttributeName": "item_id", "KeyType": "RANGE"}}],
-                    AttributeDefinitions=[{{"AttributeName": "run_partition", "AttributeType": "S"}},
-                                          {{"AttributeName": "item_id", "AttributeType": "S"}}])
-                table = dynamodb.LabelsTable(ddb, "labels")
+                table = labels_table()
                 table.put_items(items("{RUN}", 600))
                 KEPT = table.run_items("{RUN}")
                 next(KEPT)  # read one item, keep the reader, never close it
