@@ -41,6 +41,7 @@ test: $(VENV)/.dev node_modules/.installed lint typecheck validate security unit
 # --- the checks -----------------------------------------------------------------------------------------
 lint: $(VENV)/.dev
 	$(BIN)/ruff check functions local tests bench
+	$(BIN)/ruff format --check functions local tests bench
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy

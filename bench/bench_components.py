@@ -54,11 +54,20 @@ REPEATS = 3
 COLD_RUNS = 5
 BUCKET = "bench-bucket"
 RUN_ID = "bench-0123456789"
-TARGETS = {"ingest_rows_per_s": 100_000, "consolidation_verdicts_per_s": 50_000,
-           "analysis_verdicts_per_s": 500_000, "handler_import_over_boto3_ms": 200.0}
-FAKE_AWS_ENV = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                "AWS_EC2_METADATA_DISABLED": "true"}
+TARGETS = {
+    "ingest_rows_per_s": 100_000,
+    "consolidation_verdicts_per_s": 50_000,
+    "analysis_verdicts_per_s": 500_000,
+    "handler_import_over_boto3_ms": 200.0,
+}
+FAKE_AWS_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
 def _quiet_logs() -> None:
@@ -96,9 +105,13 @@ def _measure(work: Callable[[], Any], repeats: int = REPEATS) -> dict[str, Any]:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del result
-    return {"cpu_seconds": round(min(cpu_runs), 4), "cpu_seconds_runs": [round(c, 4) for c in cpu_runs],
-            "wall_seconds": round(min(wall_runs), 4), "peak_traced_mb": round(peak / 2**20, 1),
-            "max_rss_mb": rss}
+    return {
+        "cpu_seconds": round(min(cpu_runs), 4),
+        "cpu_seconds_runs": [round(c, 4) for c in cpu_runs],
+        "wall_seconds": round(min(wall_runs), 4),
+        "peak_traced_mb": round(peak / 2**20, 1),
+        "max_rss_mb": rss,
+    }
 
 
 # --------------------------------------------------------------------------- stubs
@@ -127,7 +140,7 @@ class StubS3:
         data = self.objects[Key]
         if Range:
             start, end = Range.removeprefix("bytes=").split("-")
-            data = data[int(start): int(end) + 1 if end else None]
+            data = data[int(start) : int(end) + 1 if end else None]
         return {"Body": _Body(data)}
 
     def put_object(self, **kwargs: Any) -> dict[str, Any]:
@@ -179,7 +192,7 @@ def bench_ingest(rows: int = INGEST_ROWS, repeats: int = REPEATS) -> dict[str, A
     from bulkqa import csvfile, ingest, steps
 
     data, header = _ingest_input(rows)
-    chunk = data[header.data_start:]
+    chunk = data[header.data_start :]
     rules = ingest.Rules(BUCKET, "", 0.0, "percent")
 
     def validate_and_build() -> tuple[Any, list[dict[str, Any]]]:
@@ -195,9 +208,15 @@ def bench_ingest(rows: int = INGEST_ROWS, repeats: int = REPEATS) -> dict[str, A
     assert len(items) == rows - expected_bad
     del result, items
     core = _measure(validate_and_build, repeats)
-    return {"rows": rows, "chunk_bytes": len(chunk), "rejected": expected_bad, **core,
-            "rows_per_s": round(rows / core["cpu_seconds"]), "target_rows_per_s": TARGETS["ingest_rows_per_s"],
-            "meets_target": rows / core["cpu_seconds"] >= TARGETS["ingest_rows_per_s"]}
+    return {
+        "rows": rows,
+        "chunk_bytes": len(chunk),
+        "rejected": expected_bad,
+        **core,
+        "rows_per_s": round(rows / core["cpu_seconds"]),
+        "target_rows_per_s": TARGETS["ingest_rows_per_s"],
+        "meets_target": rows / core["cpu_seconds"] >= TARGETS["ingest_rows_per_s"],
+    }
 
 
 def bench_ingest_step(rows: int = INGEST_ROWS, repeats: int = REPEATS) -> dict[str, Any]:
@@ -218,9 +237,12 @@ def bench_ingest_step(rows: int = INGEST_ROWS, repeats: int = REPEATS) -> dict[s
     s3 = StubS3({"incoming/bench.csv": data})
     ddb = StubDynamoDB()
     settings = IngestSettings(StackSettings(BUCKET, "labels", "runs"), 0.0, "", 4 * 1024 * 1024, "auto")
-    event = {"run_id": RUN_ID, "source": {"bucket": BUCKET, "key": "incoming/bench.csv", "version": ""},
-             "ingest": {"header": header.to_json(), "scale": "percent"},
-             "chunk": {"chunk": 0, "start": header.data_start, "end": len(data), "first_line": 2}}
+    event = {
+        "run_id": RUN_ID,
+        "source": {"bucket": BUCKET, "key": "incoming/bench.csv", "version": ""},
+        "ingest": {"header": header.to_json(), "scale": "percent"},
+        "chunk": {"chunk": 0, "start": header.data_start, "end": len(data), "first_line": 2},
+    }
 
     def whole_step() -> dict[str, Any]:
         return steps.ingest_chunk(event, settings, ObjectStore(s3, BUCKET), LabelsTable(ddb, "labels"))
@@ -229,15 +251,20 @@ def bench_ingest_step(rows: int = INGEST_ROWS, repeats: int = REPEATS) -> dict[s
     assert out["accepted"] == rows - gen.bad_row_count(rows), out
     ddb.calls.clear()
     step = _measure(whole_step, repeats)
-    return {"rows": rows, **step, "rows_per_s": round(rows / step["cpu_seconds"]),
-            "batch_write_requests": ddb.calls.get("BatchWriteItem", 0) // (repeats + 1)}
+    return {
+        "rows": rows,
+        **step,
+        "rows_per_s": round(rows / step["cpu_seconds"]),
+        "batch_write_requests": ddb.calls.get("BatchWriteItem", 0) // (repeats + 1),
+    }
 
 
 # --------------------------------------------------------------------------- consolidation
 
 
-def consolidation_payload(images: int = CONSOLIDATION_IMAGES, reviewers: int = REVIEWERS,
-                          batch: int = BATCH) -> tuple[list[dict[str, Any]], int]:
+def consolidation_payload(
+    images: int = CONSOLIDATION_IMAGES, reviewers: int = REVIEWERS, batch: int = BATCH
+) -> tuple[list[dict[str, Any]], int]:
     """A Ground Truth consolidation payload: one entry per task, every reviewer's answer inline."""
     import random
 
@@ -247,8 +274,10 @@ def consolidation_payload(images: int = CONSOLIDATION_IMAGES, reviewers: int = R
     workers = [f"private.us-east-1.{n:016x}" for n in range(reviewers)]
     payload: list[dict[str, Any]] = []
     for seq, start in enumerate(range(0, images, batch)):
-        ids = [keys.item_id(f"s3://{BUCKET}/folder/image_{n:07d}.jpg", "Dog")
-               for n in range(start, min(images, start + batch))]
+        ids = [
+            keys.item_id(f"s3://{BUCKET}/folder/image_{n:07d}.jpg", "Dog")
+            for n in range(start, min(images, start + batch))
+        ]
         uri = f"s3://{BUCKET}/{keys.batch_key(RUN_ID, seq, keys.batch_digest(ids))}"
         annotations = []
         for worker in workers:
@@ -273,8 +302,9 @@ def _reader(uri: str, text: str) -> Callable[[str], str]:
     return read_text
 
 
-def bench_consolidation(images: int = CONSOLIDATION_IMAGES, reviewers: int = REVIEWERS,
-                        repeats: int = REPEATS) -> dict[str, Any]:
+def bench_consolidation(
+    images: int = CONSOLIDATION_IMAGES, reviewers: int = REVIEWERS, repeats: int = REPEATS
+) -> dict[str, Any]:
     """``consolidation.consolidate`` over one payload of ``images / 25`` tasks."""
     _quiet_logs()
     from bulkqa import consolidation
@@ -292,16 +322,22 @@ def bench_consolidation(images: int = CONSOLIDATION_IMAGES, reviewers: int = REV
     core = _measure(consolidate, repeats)
     answers = images * reviewers
     return {
-        "images": images, "reviewers": reviewers, "tasks": len(payload), "reviewer_answers": answers,
-        "payload_bytes": len(text), **core,
-        "verdicts_per_s": round(images / core["cpu_seconds"]), "answers_per_s": round(answers / core["cpu_seconds"]),
+        "images": images,
+        "reviewers": reviewers,
+        "tasks": len(payload),
+        "reviewer_answers": answers,
+        "payload_bytes": len(text),
+        **core,
+        "verdicts_per_s": round(images / core["cpu_seconds"]),
+        "answers_per_s": round(answers / core["cpu_seconds"]),
         "target_verdicts_per_s": TARGETS["consolidation_verdicts_per_s"],
         "meets_target": images / core["cpu_seconds"] >= TARGETS["consolidation_verdicts_per_s"],
     }
 
 
-def bench_consolidation_step(images: int = CONSOLIDATION_IMAGES, reviewers: int = REVIEWERS,
-                             repeats: int = REPEATS) -> dict[str, Any]:
+def bench_consolidation_step(
+    images: int = CONSOLIDATION_IMAGES, reviewers: int = REVIEWERS, repeats: int = REPEATS
+) -> dict[str, Any]:
     """The whole ``steps.post_labeling`` (payload parsed, one UpdateItem built per image, the response
     entries), DynamoDB replaced by a stub that accepts every write."""
     _quiet_logs()
@@ -311,8 +347,12 @@ def bench_consolidation_step(images: int = CONSOLIDATION_IMAGES, reviewers: int 
     payload, text, uri = _consolidation_input(images, reviewers)
     read_text = _reader(uri, text)
     ddb = StubDynamoDB()
-    event = {"version": "2018-10-16", "labelingJobArn": "arn:aws:sagemaker:us-east-1:000000000000:labeling-job/bench",
-             "labelAttributeName": keys.LABEL_ATTRIBUTE_NAME, "payload": {"s3Uri": uri}}
+    event = {
+        "version": "2018-10-16",
+        "labelingJobArn": "arn:aws:sagemaker:us-east-1:000000000000:labeling-job/bench",
+        "labelAttributeName": keys.LABEL_ATTRIBUTE_NAME,
+        "payload": {"s3Uri": uri},
+    }
 
     def whole_step() -> list[dict[str, Any]]:
         return steps.post_labeling(event, LabelsTable(ddb, "labels"), read_text)
@@ -320,8 +360,13 @@ def bench_consolidation_step(images: int = CONSOLIDATION_IMAGES, reviewers: int 
     assert len(whole_step()) == len(payload)
     ddb.calls.clear()
     step = _measure(whole_step, repeats)
-    return {"images": images, "reviewers": reviewers, **step, "verdicts_per_s": round(images / step["cpu_seconds"]),
-            "update_requests": ddb.calls.get("UpdateItem", 0) // (repeats + 1)}
+    return {
+        "images": images,
+        "reviewers": reviewers,
+        **step,
+        "verdicts_per_s": round(images / step["cpu_seconds"]),
+        "update_requests": ddb.calls.get("UpdateItem", 0) // (repeats + 1),
+    }
 
 
 # --------------------------------------------------------------------------- analysis
@@ -353,20 +398,30 @@ _SNIPPET_CLIENT_HANDLER = "import {module}\nfrom bulkqa import aws\naws.client('
 
 def _child(code: str) -> float:
     """Seconds a fresh interpreter spends in ``code`` (timed inside it; interpreter start excluded)."""
-    program = ("import time\n_t0 = time.perf_counter()\n" + code
-               + "\nprint(repr(time.perf_counter() - _t0))\n")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONDONTWRITEBYTECODE"},
-           **FAKE_AWS_ENV, "LOG_LEVEL": "WARNING"}
-    out = subprocess.run([sys.executable, "-c", program], cwd=FUNCTIONS, env=env, capture_output=True,
-                         text=True, check=True, timeout=120)
+    program = "import time\n_t0 = time.perf_counter()\n" + code + "\nprint(repr(time.perf_counter() - _t0))\n"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONDONTWRITEBYTECODE"},
+        **FAKE_AWS_ENV,
+        "LOG_LEVEL": "WARNING",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", program], cwd=FUNCTIONS, env=env, capture_output=True, text=True, check=True, timeout=120
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def _top_imports(module: str, limit: int = 5) -> list[dict[str, Any]]:
     """The slowest top-level imports under ``module`` (``-X importtime``, cumulative microseconds)."""
     env = {**os.environ, **FAKE_AWS_ENV}
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=FUNCTIONS,
-                         env=env, capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        cwd=FUNCTIONS,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     rows = []
     for line in out.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
@@ -402,37 +457,50 @@ def bench_cold_start(runs: int = COLD_RUNS) -> dict[str, Any]:
     handlers = []
     for module in modules:
         import_ms, client_ms = ms(imports[module]), ms(clients[module])
-        handlers.append({
-            "module": module, "import_ms": import_ms, "import_over_boto3_ms": round(import_ms - base, 1),
-            "import_runs_ms": [round(v * 1000, 1) for v in imports[module]],
-            "with_s3_client_runs_ms": [round(v * 1000, 1) for v in clients[module]],
-            "with_s3_client_ms": client_ms, "with_s3_client_over_boto3_ms": round(client_ms - base_client, 1),
-            # a handler that imports boto3 lazily adds to the boto3 cost only what it imports itself
-            "meets_target": import_ms - base <= TARGETS["handler_import_over_boto3_ms"]
-            and client_ms - base_client <= TARGETS["handler_import_over_boto3_ms"],
-        })
+        handlers.append(
+            {
+                "module": module,
+                "import_ms": import_ms,
+                "import_over_boto3_ms": round(import_ms - base, 1),
+                "import_runs_ms": [round(v * 1000, 1) for v in imports[module]],
+                "with_s3_client_runs_ms": [round(v * 1000, 1) for v in clients[module]],
+                "with_s3_client_ms": client_ms,
+                "with_s3_client_over_boto3_ms": round(client_ms - base_client, 1),
+                # a handler that imports boto3 lazily adds to the boto3 cost only what it imports itself
+                "meets_target": import_ms - base <= TARGETS["handler_import_over_boto3_ms"]
+                and client_ms - base_client <= TARGETS["handler_import_over_boto3_ms"],
+            }
+        )
     slowest = max(handlers, key=lambda h: h["with_s3_client_ms"])
     return {
-        "runs": runs, "python": sys.version.split()[0],
-        "boto3_import_ms": base, "boto3_import_runs_ms": [round(v * 1000, 1) for v in imports["boto3"]],
+        "runs": runs,
+        "python": sys.version.split()[0],
+        "boto3_import_ms": base,
+        "boto3_import_runs_ms": [round(v * 1000, 1) for v in imports["boto3"]],
         "boto3_with_s3_client_ms": base_client,
         "boto3_with_s3_client_runs_ms": [round(v * 1000, 1) for v in clients["boto3"]],
-        "handlers": handlers, "target_over_boto3_ms": TARGETS["handler_import_over_boto3_ms"],
+        "handlers": handlers,
+        "target_over_boto3_ms": TARGETS["handler_import_over_boto3_ms"],
         "meets_target": all(h["meets_target"] for h in handlers),
         "slowest_handler_top_imports": {"module": slowest["module"], "imports": _top_imports(slowest["module"])},
     }
 
 
 COMPONENTS: dict[str, Callable[[], dict[str, Any]]] = {
-    "ingest": bench_ingest, "ingest_step": bench_ingest_step, "consolidation": bench_consolidation,
-    "consolidation_step": bench_consolidation_step, "analysis": bench_analysis, "coldstart": bench_cold_start,
+    "ingest": bench_ingest,
+    "ingest_step": bench_ingest_step,
+    "consolidation": bench_consolidation,
+    "consolidation_step": bench_consolidation_step,
+    "analysis": bench_analysis,
+    "coldstart": bench_cold_start,
 }
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("components", nargs="*", metavar="COMPONENT",
-                        help=f"any of {', '.join(COMPONENTS)} (default: all)")
+    parser.add_argument(
+        "components", nargs="*", metavar="COMPONENT", help=f"any of {', '.join(COMPONENTS)} (default: all)"
+    )
     parser.add_argument("--json", type=pathlib.Path, help="write the results here (else print them)")
     args = parser.parse_args(argv)
     unknown = [c for c in args.components if c not in COMPONENTS]

@@ -27,9 +27,24 @@ TRUTH_FILE = ROOT / "local" / "bulkqa_local" / "data" / "caltech_truth.json"
 HEADER = "image_local_path,label,confidence"
 
 #: Caltech-101 folders that are no label's truth: where wrong labels point (as in sample.csv).
-DISTRACTORS = ("BACKGROUND_Google", "binocular", "brain", "chandelier", "cougar_body", "crocodile_head",
-               "euphonium", "gramophone", "helicopter", "nautilus", "panda", "platypus", "rhino",
-               "sea_horse", "snoopy", "yin_yang")
+DISTRACTORS = (
+    "BACKGROUND_Google",
+    "binocular",
+    "brain",
+    "chandelier",
+    "cougar_body",
+    "crocodile_head",
+    "euphonium",
+    "gramophone",
+    "helicopter",
+    "nautilus",
+    "panda",
+    "platypus",
+    "rhino",
+    "sea_horse",
+    "snoopy",
+    "yin_yang",
+)
 
 #: Rows the ingest must reject (one of each kind); ``{dup}`` is replaced by the file's first data row.
 BAD_ROWS = (

@@ -70,8 +70,13 @@ MAX_CONSOLIDATION_GETS_PER_INVOCATION = 1.0
 TRANSITIONS_BASE, TRANSITIONS_PER_1000_ROWS = 100, 10
 
 COMPONENTS = ("ingest", "ingest_step", "consolidation", "consolidation_step", "analysis")
-DDB_WRITES = ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-              "dynamodb:TransactWriteItems")
+DDB_WRITES = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:TransactWriteItems",
+)
 S3_GETS = ("s3:GetObject", "s3:HeadObject")
 
 
@@ -100,8 +105,11 @@ class Tracker:
     def install(self, cloud: Any) -> None:
         import boto3
 
-        self.tables = {physical: logical for logical, physical in cloud.stack.refs.items()
-                       if cloud.stack.resources.get(logical, {}).get("Type") == "AWS::DynamoDB::Table"}
+        self.tables = {
+            physical: logical
+            for logical, physical in cloud.stack.refs.items()
+            if cloud.stack.resources.get(logical, {}).get("Type") == "AWS::DynamoDB::Table"
+        }
         original_handler = cloud._handler
         tracker = self
 
@@ -125,7 +133,8 @@ class Tracker:
         cloud._handler = handler_of
         original_wait = cloud.wait_for_executions
         cloud.wait_for_executions = lambda count=1, timeout=300, on_poll=None: original_wait(
-            count, timeout=max(timeout, DEMO_TIMEOUT), on_poll=on_poll)
+            count, timeout=max(timeout, DEMO_TIMEOUT), on_poll=on_poll
+        )
         original_history = cloud.history
 
         def history(arn: str) -> list[dict[str, Any]]:
@@ -143,8 +152,10 @@ class Tracker:
         service = {"sfn": "states"}.get(parts[1], parts[1])
         operation = f"{service}:{parts[2]}"
         function = self.current
-        if function is None or not (threading.get_ident() == self.current_thread
-                                    or threading.current_thread().name.startswith(("ThreadPoolExecutor", "bulkqa-"))):
+        if function is None or not (
+            threading.get_ident() == self.current_thread
+            or threading.current_thread().name.startswith(("ThreadPoolExecutor", "bulkqa-"))
+        ):
             function = RUNTIME
         table = ""
         if service == "dynamodb":
@@ -160,8 +171,11 @@ class Tracker:
     def state_seconds(self, arn: str, top_level: list[str]) -> dict[str, float]:
         """Seconds from entering each top-level state to entering the next (or the end)."""
         events = self.histories.get(arn) or []
-        marks = [(e["stateEnteredEventDetails"]["name"], e["timestamp"]) for e in events
-                 if "stateEnteredEventDetails" in e and e["stateEnteredEventDetails"]["name"] in top_level]
+        marks = [
+            (e["stateEnteredEventDetails"]["name"], e["timestamp"])
+            for e in events
+            if "stateEnteredEventDetails" in e and e["stateEnteredEventDetails"]["name"] in top_level
+        ]
         if not events or not marks:
             return {}
         end = events[-1]["timestamp"]
@@ -181,14 +195,21 @@ def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
     started = time.perf_counter()
     cpu0 = time.process_time()
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
-        result = run_demo(csv_path=pathlib.Path(csv_path) if csv_path else None, out=pathlib.Path(tmp) / "out",
-                          workers=workers, quiet=True, seed=0, cloud_hook=tracker.install,
-                          check_seconds=CHECK_SECONDS)
+        result = run_demo(
+            csv_path=pathlib.Path(csv_path) if csv_path else None,
+            out=pathlib.Path(tmp) / "out",
+            workers=workers,
+            quiet=True,
+            seed=0,
+            cloud_hook=tracker.install,
+            check_seconds=CHECK_SECONDS,
+        )
         files = sorted(p.name for p in (result.out_dir.iterdir() if result.out_dir else []))
     wall = time.perf_counter() - started
     asl = json.loads((ROOT / "statemachine" / "bulk_qa.asl.json").read_text(encoding="utf-8"))
-    main = next((e for e in result.executions
-                 if json.loads(e.get("output") or "{}").get("duplicate") is not True), None)
+    main = next(
+        (e for e in result.executions if json.loads(e.get("output") or "{}").get("duplicate") is not True), None
+    )
     by_function: dict[str, dict[str, Any]] = {}
     for (function, operation, table), n in sorted(tracker.requests.items()):
         entry = by_function.setdefault(function, {"requests": {}, "dynamodb_writes_by_table": {}})
@@ -204,15 +225,25 @@ def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
     for (_, operation, _), n in tracker.requests.items():
         totals[operation] += n
     doc = {
-        "csv": csv_path or "sample.csv (embedded)", "workers": workers, "status": result.status,
-        "error": result.error, "cause": result.cause, "failed_state": result.failed_state,
-        "seconds": round(result.seconds, 2), "wall_seconds_with_setup": round(wall, 2),
-        "cpu_seconds": round(time.process_time() - cpu0, 2), "max_rss_mb": _max_rss_mb(),
+        "csv": csv_path or "sample.csv (embedded)",
+        "workers": workers,
+        "status": result.status,
+        "error": result.error,
+        "cause": result.cause,
+        "failed_state": result.failed_state,
+        "seconds": round(result.seconds, 2),
+        "wall_seconds_with_setup": round(wall, 2),
+        "cpu_seconds": round(time.process_time() - cpu0, 2),
+        "max_rss_mb": _max_rss_mb(),
         "check_seconds": CHECK_SECONDS,
-        "report_rows": (result.report or {}).get("rows"), "report_verdicts": (result.report or {}).get("verdicts"),
-        "report_totals": {k: (result.report or {}).get("totals", {}).get(k)
-                          for k in ("total", "confirmed", "disconfirmed", "split", "unreviewed", "pct_correct")},
-        "usage": result.usage, "by_function": by_function,
+        "report_rows": (result.report or {}).get("rows"),
+        "report_verdicts": (result.report or {}).get("verdicts"),
+        "report_totals": {
+            k: (result.report or {}).get("totals", {}).get(k)
+            for k in ("total", "confirmed", "disconfirmed", "split", "unreviewed", "pct_correct")
+        },
+        "usage": result.usage,
+        "by_function": by_function,
         "attribution_matches_usage": dict(totals) == dict(result.usage.get("requests", {})),
         "state_seconds": tracker.state_seconds(main["executionArn"], list(asl["States"])) if main else {},
         "files": files,
@@ -234,8 +265,14 @@ def _child(args: list[str], timeout: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         out = pathlib.Path(tmp) / "result.json"
         env = {**os.environ, "PYTHONHASHSEED": "0"}
-        proc = subprocess.run([sys.executable, *args, "--json", str(out)], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, *args, "--json", str(out)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
         return json.loads(out.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
@@ -246,8 +283,9 @@ def run_component(name: str) -> dict[str, Any]:
 
 
 def run_demo_in_child(csv_path: pathlib.Path | None, workers: int) -> dict[str, Any]:
-    return _child([str(BENCH / "run.py"), "--demo-child", str(csv_path or ""), str(workers)],
-                  timeout=DEMO_TIMEOUT + 600)
+    return _child(
+        [str(BENCH / "run.py"), "--demo-child", str(csv_path or ""), str(workers)], timeout=DEMO_TIMEOUT + 600
+    )
 
 
 def analyse_demo(name: str, demo: dict[str, Any]) -> dict[str, Any]:
@@ -291,45 +329,90 @@ def analyse_demo(name: str, demo: dict[str, Any]) -> dict[str, Any]:
     new_wru = images + requests("post_labeling", ("dynamodb:UpdateItem",))
     new_cost = new_wru * wru + pre_gets * get_price
     comparison = {
-        "rows": rows, "images": images, "tasks": tasks, "reviewers": reviewers,
-        "design_2019": {**old, "dynamodb_wru": old["put_item"] + old["update_item"],
-                        "cost_usd": round(old_cost, 6)},
-        "ours": {"ingest_write_requests": ingest_writes, "consolidation_write_requests": consolidation_writes,
-                 "batch_file_gets": pre_gets, "dynamodb_wru": new_wru, "cost_usd": round(new_cost, 6)},
+        "rows": rows,
+        "images": images,
+        "tasks": tasks,
+        "reviewers": reviewers,
+        "design_2019": {**old, "dynamodb_wru": old["put_item"] + old["update_item"], "cost_usd": round(old_cost, 6)},
+        "ours": {
+            "ingest_write_requests": ingest_writes,
+            "consolidation_write_requests": consolidation_writes,
+            "batch_file_gets": pre_gets,
+            "dynamodb_wru": new_wru,
+            "cost_usd": round(new_cost, 6),
+        },
         "per_1000_images": {
             "design_2019": {k: per_1000(v) for k, v in old.items()},
-            "ours": {"ingest_write_requests": per_1000(ingest_writes),
-                     "consolidation_write_requests": per_1000(consolidation_writes),
-                     "batch_file_gets": per_1000(pre_gets)},
+            "ours": {
+                "ingest_write_requests": per_1000(ingest_writes),
+                "consolidation_write_requests": per_1000(consolidation_writes),
+                "batch_file_gets": per_1000(pre_gets),
+            },
         },
     }
     checks = [
-        _check(name, "ingest: DynamoDB write requests per 1,000 accepted images",
-               per_1000(ingest_writes), MAX_INGEST_WRITES_PER_1000,
-               f"{ingest_writes} requests to the labels table (ingest_labels + make_batches) for {images} images"),
-        _check(name, f"consolidation: DynamoDB write requests per reviewed image ({reviewers} reviewer(s))",
-               round(consolidation_writes / reviewed, 3) if reviewed else None, MAX_CONSOLIDATION_WRITES_PER_IMAGE,
-               f"{consolidation_writes} write requests by post_labeling for {reviewed} reviewed images"),
-        _check(name, "pre-labeling: S3 GETs per task", round(pre_gets / tasks, 3) if tasks else None,
-               MAX_PRELABEL_GETS_PER_TASK, f"{pre_gets} GETs, {pre_invocations} invocations, {tasks} tasks"),
-        _check(name, "consolidation: S3 GETs per invocation",
-               round(post_gets / post_invocations, 3) if post_invocations else None,
-               MAX_CONSOLIDATION_GETS_PER_INVOCATION, f"{post_gets} GETs in {post_invocations} invocations"),
-        _check(name, f"state transitions per run (<= {TRANSITIONS_BASE} + {TRANSITIONS_PER_1000_ROWS}/1,000 rows)",
-               transitions, round(transitions_budget, 1), f"{transitions} transitions for {rows} rows"),
+        _check(
+            name,
+            "ingest: DynamoDB write requests per 1,000 accepted images",
+            per_1000(ingest_writes),
+            MAX_INGEST_WRITES_PER_1000,
+            f"{ingest_writes} requests to the labels table (ingest_labels + make_batches) for {images} images",
+        ),
+        _check(
+            name,
+            f"consolidation: DynamoDB write requests per reviewed image ({reviewers} reviewer(s))",
+            round(consolidation_writes / reviewed, 3) if reviewed else None,
+            MAX_CONSOLIDATION_WRITES_PER_IMAGE,
+            f"{consolidation_writes} write requests by post_labeling for {reviewed} reviewed images",
+        ),
+        _check(
+            name,
+            "pre-labeling: S3 GETs per task",
+            round(pre_gets / tasks, 3) if tasks else None,
+            MAX_PRELABEL_GETS_PER_TASK,
+            f"{pre_gets} GETs, {pre_invocations} invocations, {tasks} tasks",
+        ),
+        _check(
+            name,
+            "consolidation: S3 GETs per invocation",
+            round(post_gets / post_invocations, 3) if post_invocations else None,
+            MAX_CONSOLIDATION_GETS_PER_INVOCATION,
+            f"{post_gets} GETs in {post_invocations} invocations",
+        ),
+        _check(
+            name,
+            f"state transitions per run (<= {TRANSITIONS_BASE} + {TRANSITIONS_PER_1000_ROWS}/1,000 rows)",
+            transitions,
+            round(transitions_budget, 1),
+            f"{transitions} transitions for {rows} rows",
+        ),
     ]
     if rows >= BIG_ROWS:
-        checks.append(_check(name, "local demo seconds (this machine)", demo.get("seconds"), BIG_DEMO_TARGET_SECONDS,
-                             f"run_demo wall time, {demo.get('cpu_seconds')} CPU s"))
+        checks.append(
+            _check(
+                name,
+                "local demo seconds (this machine)",
+                demo.get("seconds"),
+                BIG_DEMO_TARGET_SECONDS,
+                f"run_demo wall time, {demo.get('cpu_seconds')} CPU s",
+            )
+        )
     return {
-        "run": name, "status": demo["status"], "seconds": demo["seconds"], "rows": rows, "images": images,
-        "tasks": tasks, "reviewers": reviewers, "reviewed": reviewed,
+        "run": name,
+        "status": demo["status"],
+        "seconds": demo["seconds"],
+        "rows": rows,
+        "images": images,
+        "tasks": tasks,
+        "reviewers": reviewers,
+        "reviewed": reviewed,
         "requests": usage.get("requests", {}),
         "requests_per_1000_images": {op: per_1000(n) for op, n in usage.get("requests", {}).items()},
         "cost_usd": cost,
         "cost_per_1000_images_usd": cost.get("per_1000_images"),
         "infra_cost_per_1000_images_usd": round(infra / images * 1000, 6) if images else None,
-        "comparison_2019": comparison, "checks": checks,
+        "comparison_2019": comparison,
+        "checks": checks,
     }
 
 
@@ -356,8 +439,9 @@ def _table(title: str, header: list[str], rows: list[list[Any]]) -> None:
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
 
     def line(values: list[str]) -> str:
-        return "  " + "  ".join(v.ljust(w) if i == 0 else v.rjust(w)
-                                for i, (v, w) in enumerate(zip(values, widths, strict=True)))
+        return "  " + "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        )
 
     print(f"\n{title}")
     print(line(header))
@@ -375,124 +459,287 @@ def print_results(results: dict[str, Any]) -> None:
     rows: list[list[Any]] = []
     if "ingest" in comp:
         c = comp["ingest"]
-        rows.append(["ingest: validate_chunk + label_item", f"{c['rows']:,} rows", _fmt(c["cpu_seconds"], 2),
-                     f"{c['rows_per_s']:,} rows/s", f">= {c['target_rows_per_s']:,}", _pf(c["meets_target"]),
-                     _fmt(c["peak_traced_mb"], 1), _fmt(c["max_rss_mb"], 1)])
+        rows.append(
+            [
+                "ingest: validate_chunk + label_item",
+                f"{c['rows']:,} rows",
+                _fmt(c["cpu_seconds"], 2),
+                f"{c['rows_per_s']:,} rows/s",
+                f">= {c['target_rows_per_s']:,}",
+                _pf(c["meets_target"]),
+                _fmt(c["peak_traced_mb"], 1),
+                _fmt(c["max_rss_mb"], 1),
+            ]
+        )
     if "ingest_step" in comp:
         c = comp["ingest_step"]
-        rows.append(["  whole ingest_chunk step (stub S3/DDB)", f"{c['rows']:,} rows", _fmt(c["cpu_seconds"], 2),
-                     f"{c['rows_per_s']:,} rows/s", "-", "", _fmt(c["peak_traced_mb"], 1),
-                     _fmt(c["max_rss_mb"], 1)])
+        rows.append(
+            [
+                "  whole ingest_chunk step (stub S3/DDB)",
+                f"{c['rows']:,} rows",
+                _fmt(c["cpu_seconds"], 2),
+                f"{c['rows_per_s']:,} rows/s",
+                "-",
+                "",
+                _fmt(c["peak_traced_mb"], 1),
+                _fmt(c["max_rss_mb"], 1),
+            ]
+        )
     if "consolidation" in comp:
         c = comp["consolidation"]
-        rows.append([f"consolidation: consolidate ({c['reviewers']} reviewers)", f"{c['images']:,} images",
-                     _fmt(c["cpu_seconds"], 2), f"{c['verdicts_per_s']:,} images/s",
-                     f">= {c['target_verdicts_per_s']:,}", _pf(c["meets_target"]), _fmt(c["peak_traced_mb"], 1),
-                     _fmt(c["max_rss_mb"], 1)])
-        rows.append(["  (the same, per reviewer answer)", f"{c['reviewer_answers']:,} answers", "",
-                     f"{c['answers_per_s']:,} answers/s", "", "", "", ""])
+        rows.append(
+            [
+                f"consolidation: consolidate ({c['reviewers']} reviewers)",
+                f"{c['images']:,} images",
+                _fmt(c["cpu_seconds"], 2),
+                f"{c['verdicts_per_s']:,} images/s",
+                f">= {c['target_verdicts_per_s']:,}",
+                _pf(c["meets_target"]),
+                _fmt(c["peak_traced_mb"], 1),
+                _fmt(c["max_rss_mb"], 1),
+            ]
+        )
+        rows.append(
+            [
+                "  (the same, per reviewer answer)",
+                f"{c['reviewer_answers']:,} answers",
+                "",
+                f"{c['answers_per_s']:,} answers/s",
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
     if "consolidation_step" in comp:
         c = comp["consolidation_step"]
-        rows.append(["  whole post_labeling step (stub DDB)", f"{c['images']:,} images", _fmt(c["cpu_seconds"], 2),
-                     f"{c['verdicts_per_s']:,} images/s", "-", "", _fmt(c["peak_traced_mb"], 1),
-                     _fmt(c["max_rss_mb"], 1)])
+        rows.append(
+            [
+                "  whole post_labeling step (stub DDB)",
+                f"{c['images']:,} images",
+                _fmt(c["cpu_seconds"], 2),
+                f"{c['verdicts_per_s']:,} images/s",
+                "-",
+                "",
+                _fmt(c["peak_traced_mb"], 1),
+                _fmt(c["max_rss_mb"], 1),
+            ]
+        )
     if "analysis" in comp:
         c = comp["analysis"]
-        rows.append(["analysis: analyze (aggregation)", f"{c['aggregation_verdicts']:,} verdicts",
-                     _fmt(c["aggregation_cpu_seconds"], 2), f"{c['aggregation_rows_per_s']:,} verdicts/s",
-                     f">= {c['target_verdicts_per_s']:,}", _pf(c["meets_target"]), "", ""])
-        rows.append(["  write_reports incl. generation", f"{c['verdicts']:,} verdicts", _fmt(c["cpu_seconds"], 2),
-                     f"{c['rows_per_s']:,} verdicts/s", "-", "", "", _fmt(c["peak_mb"], 1)])
+        rows.append(
+            [
+                "analysis: analyze (aggregation)",
+                f"{c['aggregation_verdicts']:,} verdicts",
+                _fmt(c["aggregation_cpu_seconds"], 2),
+                f"{c['aggregation_rows_per_s']:,} verdicts/s",
+                f">= {c['target_verdicts_per_s']:,}",
+                _pf(c["meets_target"]),
+                "",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                "  write_reports incl. generation",
+                f"{c['verdicts']:,} verdicts",
+                _fmt(c["cpu_seconds"], 2),
+                f"{c['rows_per_s']:,} verdicts/s",
+                "-",
+                "",
+                "",
+                _fmt(c["peak_mb"], 1),
+            ]
+        )
     for name, error in results.get("errors", {}).items():
         if name in COMPONENTS:
             rows.append([name, "ERROR", "", error.splitlines()[0][:60], "", "", "", ""])
     if rows:
-        _table("CPU throughput, AWS calls stubbed (CPU s: best of 3; peak MB: tracemalloc, input excluded; "
-               "RSS MB: process max RSS)",
-               ["component", "work", "CPU s", "rate", "target", "", "peak MB", "RSS MB"], rows)
+        _table(
+            "CPU throughput, AWS calls stubbed (CPU s: best of 3; peak MB: tracemalloc, input excluded; "
+            "RSS MB: process max RSS)",
+            ["component", "work", "CPU s", "rate", "target", "", "peak MB", "RSS MB"],
+            rows,
+        )
 
     cold = results.get("cold_start")
     if cold:
-        rows = [["import boto3", _fmt(cold["boto3_import_ms"], 1), "",
-                 _fmt(cold["boto3_with_s3_client_ms"], 1), "", ""]]
+        rows = [
+            ["import boto3", _fmt(cold["boto3_import_ms"], 1), "", _fmt(cold["boto3_with_s3_client_ms"], 1), "", ""]
+        ]
         for h in cold["handlers"]:
-            rows.append([h["module"], _fmt(h["import_ms"], 1), f"{h['import_over_boto3_ms']:+.1f}",
-                         _fmt(h["with_s3_client_ms"], 1), f"{h['with_s3_client_over_boto3_ms']:+.1f}",
-                         _pf(h["meets_target"])])
-        _table(f"Cold start (fresh interpreters, median of {cold['runs']}, ms; target: a handler adds "
-               f"<= {cold['target_over_boto3_ms']:.0f} ms over boto3)",
-               ["module", "import", "vs boto3", "import + S3 client", "vs boto3 + client", ""], rows)
+            rows.append(
+                [
+                    h["module"],
+                    _fmt(h["import_ms"], 1),
+                    f"{h['import_over_boto3_ms']:+.1f}",
+                    _fmt(h["with_s3_client_ms"], 1),
+                    f"{h['with_s3_client_over_boto3_ms']:+.1f}",
+                    _pf(h["meets_target"]),
+                ]
+            )
+        _table(
+            f"Cold start (fresh interpreters, median of {cold['runs']}, ms; target: a handler adds "
+            f"<= {cold['target_over_boto3_ms']:.0f} ms over boto3)",
+            ["module", "import", "vs boto3", "import + S3 client", "vs boto3 + client", ""],
+            rows,
+        )
 
     batching = results.get("batching") or []
     if batching:
-        rows = [[f"{b['rows']:,} rows", _fmt(b["images"]), _fmt(b["duplicates"]), _fmt(b["tasks"]),
-                 _fmt(b["cpu_seconds"], 1), _fmt(b["peak_rss_mb"], 1), _fmt(b["spill_mb"], 0),
-                 _fmt(b["batch_documents_mb"], 0),
-                 _pf(b["peak_rss_mb"] <= BATCHING_LIMITS["memory_mb"] and b["seconds"] <= BATCHING_LIMITS["seconds"]
-                     and b["spill_mb"] <= BATCHING_LIMITS["disk_mb"])] for b in batching]
-        _table("make_batches' plan, streaming (S3 PUTs excluded; limits: 1,536 MB memory, 900 s, 10,240 MB /tmp)",
-               ["accepted rows", "images", "duplicates", "tasks", "CPU s", "peak RSS MB", "/tmp MB",
-                "batch files MB", ""], rows)
+        rows = [
+            [
+                f"{b['rows']:,} rows",
+                _fmt(b["images"]),
+                _fmt(b["duplicates"]),
+                _fmt(b["tasks"]),
+                _fmt(b["cpu_seconds"], 1),
+                _fmt(b["peak_rss_mb"], 1),
+                _fmt(b["spill_mb"], 0),
+                _fmt(b["batch_documents_mb"], 0),
+                _pf(
+                    b["peak_rss_mb"] <= BATCHING_LIMITS["memory_mb"]
+                    and b["seconds"] <= BATCHING_LIMITS["seconds"]
+                    and b["spill_mb"] <= BATCHING_LIMITS["disk_mb"]
+                ),
+            ]
+            for b in batching
+        ]
+        _table(
+            "make_batches' plan, streaming (S3 PUTs excluded; limits: 1,536 MB memory, 900 s, 10,240 MB /tmp)",
+            ["accepted rows", "images", "duplicates", "tasks", "CPU s", "peak RSS MB", "/tmp MB", "batch files MB", ""],
+            rows,
+        )
 
     demos = results.get("demos", [])
     if demos:
         rows = []
         for d in demos:
             a = d.get("analysis") or {}
-            rows.append([d["name"], d.get("status", "ERROR"), _fmt(a.get("rows")), _fmt(a.get("images")),
-                         _fmt(a.get("tasks")), d.get("workers", ""), _fmt(d.get("seconds"), 1),
-                         _fmt(d.get("cpu_seconds"), 1), _fmt(d.get("max_rss_mb"), 0),
-                         _fmt(a.get("cost_per_1000_images_usd"), 4), _fmt(a.get("infra_cost_per_1000_images_usd"), 4)])
-        _table("bulkqa demo end to end (local cloud: seconds of run_demo; CPU s of the whole demo process)",
-               ["run", "status", "rows", "images", "tasks", "reviewers", "seconds", "CPU s", "RSS MB", "$/1k img",
-                "$/1k img w/o GT"], rows)
+            rows.append(
+                [
+                    d["name"],
+                    d.get("status", "ERROR"),
+                    _fmt(a.get("rows")),
+                    _fmt(a.get("images")),
+                    _fmt(a.get("tasks")),
+                    d.get("workers", ""),
+                    _fmt(d.get("seconds"), 1),
+                    _fmt(d.get("cpu_seconds"), 1),
+                    _fmt(d.get("max_rss_mb"), 0),
+                    _fmt(a.get("cost_per_1000_images_usd"), 4),
+                    _fmt(a.get("infra_cost_per_1000_images_usd"), 4),
+                ]
+            )
+        _table(
+            "bulkqa demo end to end (local cloud: seconds of run_demo; CPU s of the whole demo process)",
+            [
+                "run",
+                "status",
+                "rows",
+                "images",
+                "tasks",
+                "reviewers",
+                "seconds",
+                "CPU s",
+                "RSS MB",
+                "$/1k img",
+                "$/1k img w/o GT",
+            ],
+            rows,
+        )
         timed = [d for d in demos if d.get("state_seconds")]
         if timed:
             states = list(dict.fromkeys(s for d in timed for s in d["state_seconds"]))
             rows = [[state, *(_fmt(d["state_seconds"].get(state), 2) for d in timed)] for state in states]
             for function in sorted({f for d in timed for f in d["by_function"]} - {RUNTIME}):
-                rows.append([f"handler {function} (n)", *(
-                    f"{_fmt(d['by_function'].get(function, {}).get('handler_seconds'), 2)} "
-                    f"({d['by_function'].get(function, {}).get('invocations', 0)})" for d in timed)])
-            _table("Where the demo time goes (seconds per top-level state, from the execution history; "
-                   "handler seconds, invocations)", ["", *(d["name"] for d in timed)], rows)
+                rows.append(
+                    [
+                        f"handler {function} (n)",
+                        *(
+                            f"{_fmt(d['by_function'].get(function, {}).get('handler_seconds'), 2)} "
+                            f"({d['by_function'].get(function, {}).get('invocations', 0)})"
+                            for d in timed
+                        ),
+                    ]
+                )
+            _table(
+                "Where the demo time goes (seconds per top-level state, from the execution history; "
+                "handler seconds, invocations)",
+                ["", *(d["name"] for d in timed)],
+                rows,
+            )
         for d in demos:
             a = d.get("analysis")
             if not a:
                 continue
             ops = sorted(a["requests"])
-            _table(f"API requests of '{d['name']}' (aws-usage.json) and per 1,000 images",
-                   ["request", "count", "per 1,000 images"],
-                   [[op, _fmt(a["requests"][op]), _fmt(a["requests_per_1000_images"][op], 1)] for op in ops])
+            _table(
+                f"API requests of '{d['name']}' (aws-usage.json) and per 1,000 images",
+                ["request", "count", "per 1,000 images"],
+                [[op, _fmt(a["requests"][op]), _fmt(a["requests_per_1000_images"][op], 1)] for op in ops],
+            )
             c = a["comparison_2019"]
             old, new = c["design_2019"], c["ours"]
             p_old, p_new = c["per_1000_images"]["design_2019"], c["per_1000_images"]["ours"]
-            _table(f"'{d['name']}' vs the 2019 sample's design ({c['rows']:,} rows, {c['images']:,} images, "
-                   f"{c['tasks']:,} tasks, {c['reviewers']} reviewer(s))",
-                   ["", "2019 design", "ours", "2019 /1k img", "ours /1k img"],
-                   [["DynamoDB write requests, ingest", _fmt(old["put_item"]) + " PutItem",
-                     _fmt(new["ingest_write_requests"]) + " BatchWriteItem", _fmt(p_old["put_item"], 1),
-                     _fmt(p_new["ingest_write_requests"], 1)],
-                    ["DynamoDB write requests, consolidation", _fmt(old["update_item"]) + " UpdateItem",
-                     _fmt(new["consolidation_write_requests"]) + " UpdateItem", _fmt(p_old["update_item"], 1),
-                     _fmt(p_new["consolidation_write_requests"], 1)],
-                    ["batch-file S3 GETs", _fmt(old["batch_file_gets"]), _fmt(new["batch_file_gets"]),
-                     _fmt(p_old["batch_file_gets"], 1), _fmt(p_new["batch_file_gets"], 1)],
+            _table(
+                f"'{d['name']}' vs the 2019 sample's design ({c['rows']:,} rows, {c['images']:,} images, "
+                f"{c['tasks']:,} tasks, {c['reviewers']} reviewer(s))",
+                ["", "2019 design", "ours", "2019 /1k img", "ours /1k img"],
+                [
+                    [
+                        "DynamoDB write requests, ingest",
+                        _fmt(old["put_item"]) + " PutItem",
+                        _fmt(new["ingest_write_requests"]) + " BatchWriteItem",
+                        _fmt(p_old["put_item"], 1),
+                        _fmt(p_new["ingest_write_requests"], 1),
+                    ],
+                    [
+                        "DynamoDB write requests, consolidation",
+                        _fmt(old["update_item"]) + " UpdateItem",
+                        _fmt(new["consolidation_write_requests"]) + " UpdateItem",
+                        _fmt(p_old["update_item"], 1),
+                        _fmt(p_new["consolidation_write_requests"], 1),
+                    ],
+                    [
+                        "batch-file S3 GETs",
+                        _fmt(old["batch_file_gets"]),
+                        _fmt(new["batch_file_gets"]),
+                        _fmt(p_old["batch_file_gets"], 1),
+                        _fmt(p_new["batch_file_gets"], 1),
+                    ],
                     ["DynamoDB WRU (billed)", _fmt(old["dynamodb_wru"]), _fmt(new["dynamodb_wru"]), "", ""],
-                    ["cost of these, USD", f"{old['cost_usd']:.6f}", f"{new['cost_usd']:.6f}", "", ""]])
+                    ["cost of these, USD", f"{old['cost_usd']:.6f}", f"{new['cost_usd']:.6f}", "", ""],
+                ],
+            )
 
     checks = results.get("checks", [])
     if checks:
-        _table("Scale targets (per run; a FAIL is reported, not fatal)", ["run", "target", "value", "limit", ""],
-               [[c["run"], c["target"], _fmt(c["value"], 3 if isinstance(c["value"], float) else 0),
-                 _fmt(c["limit"], 1 if isinstance(c["limit"], float) else 0), c["status"]] for c in checks])
-        print(f"  (demo runs use a {CHECK_SECONDS:,} s job re-check interval, the template's default; state "
-              "transitions are the main execution's StateEntered events as aws-usage.json counts them, "
-              "without the Distributed Map's child executions)")
+        _table(
+            "Scale targets (per run; a FAIL is reported, not fatal)",
+            ["run", "target", "value", "limit", ""],
+            [
+                [
+                    c["run"],
+                    c["target"],
+                    _fmt(c["value"], 3 if isinstance(c["value"], float) else 0),
+                    _fmt(c["limit"], 1 if isinstance(c["limit"], float) else 0),
+                    c["status"],
+                ]
+                for c in checks
+            ],
+        )
+        print(
+            f"  (demo runs use a {CHECK_SECONDS:,} s job re-check interval, the template's default; state "
+            "transitions are the main execution's StateEntered events as aws-usage.json counts them, "
+            "without the Distributed Map's child executions)"
+        )
     loads = results.get("load_average_after", {})
     if loads:
-        print(f"\nload average (1/5/15 min) after each part, {results['machine']['cpus']} CPUs: "
-              + "; ".join(f"{name} {'/'.join(str(x) for x in value)}" for name, value in loads.items()))
+        print(
+            f"\nload average (1/5/15 min) after each part, {results['machine']['cpus']} CPUs: "
+            + "; ".join(f"{name} {'/'.join(str(x) for x in value)}" for name, value in loads.items())
+        )
     for name, error in results.get("errors", {}).items():
         print(f"\nERROR in {name}: {error.strip().splitlines()[-1][:300]}")
     print(f"\nwritten: {RESULTS.relative_to(ROOT)}")
@@ -516,9 +763,17 @@ def main(argv: list[str]) -> int:
     results: dict[str, Any] = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "load_average_at_start": list(os.getloadavg())},
-        "components": {}, "cold_start": None, "demos": [], "checks": [], "errors": {},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": list(os.getloadavg()),
+        },
+        "components": {},
+        "cold_start": None,
+        "demos": [],
+        "checks": [],
+        "errors": {},
         "load_average_after": {},
     }
 
@@ -545,7 +800,7 @@ def main(argv: list[str]) -> int:
     import bench_batching
 
     results["batching"] = []
-    for size in (BATCHING_ROWS if not args.quick else BATCHING_ROWS[:1]):
+    for size in BATCHING_ROWS if not args.quick else BATCHING_ROWS[:1]:
         say(f"make_batches: {size:,} rows")
         try:
             results["batching"].append(bench_batching.run_in_child(size))
@@ -553,20 +808,41 @@ def main(argv: list[str]) -> int:
             results["errors"][f"batching {size}"] = f"{exc}\n{traceback.format_exc()}"
         loaded(f"batching {size}")
 
-    runs: list[tuple[str, pathlib.Path | None, int]] = [("sample.csv, 1 reviewer", None, 1),
-                                                        ("sample.csv, 3 reviewers", None, 3)]
+    runs: list[tuple[str, pathlib.Path | None, int]] = [
+        ("sample.csv, 1 reviewer", None, 1),
+        ("sample.csv, 3 reviewers", None, 3),
+    ]
     if not args.quick:
         runs.append((f"{BIG_ROWS:,} rows, 3 reviewers", gen.generate(BIG_ROWS, SEED), 3))
     for name, csv_path, workers in runs:
         say(f"demo: {name}")
-        entry: dict[str, Any] = {"name": name, "workers": workers,
-                                 "csv": str(csv_path.relative_to(ROOT)) if csv_path else "sample.csv (embedded)"}
+        entry: dict[str, Any] = {
+            "name": name,
+            "workers": workers,
+            "csv": str(csv_path.relative_to(ROOT)) if csv_path else "sample.csv (embedded)",
+        }
         try:
             demo = run_demo_in_child(csv_path, workers)
-            entry.update({k: demo[k] for k in ("status", "error", "cause", "failed_state", "seconds",
-                                               "wall_seconds_with_setup", "cpu_seconds", "max_rss_mb",
-                                               "check_seconds", "state_seconds", "by_function",
-                                               "attribution_matches_usage", "usage")})
+            entry.update(
+                {
+                    k: demo[k]
+                    for k in (
+                        "status",
+                        "error",
+                        "cause",
+                        "failed_state",
+                        "seconds",
+                        "wall_seconds_with_setup",
+                        "cpu_seconds",
+                        "max_rss_mb",
+                        "check_seconds",
+                        "state_seconds",
+                        "by_function",
+                        "attribution_matches_usage",
+                        "usage",
+                    )
+                }
+            )
             entry["analysis"] = analyse_demo(name, demo)
             results["checks"].extend(entry["analysis"]["checks"])
             if demo["status"] != "SUCCEEDED":
@@ -578,16 +854,20 @@ def main(argv: list[str]) -> int:
         loaded(f"demo: {name}")
 
     results["suite_seconds"] = round(time.perf_counter() - started, 1)
-    targets = [{"target": "ingest rows/s", "status": _pf(results["components"].get("ingest", {}).get("meets_target"))},
-               {"target": "consolidation images/s",
-                "status": _pf(results["components"].get("consolidation", {}).get("meets_target"))},
-               {"target": "analysis verdicts/s",
-                "status": _pf(results["components"].get("analysis", {}).get("meets_target"))},
-               {"target": "handler import over boto3",
-                "status": _pf((results["cold_start"] or {}).get("meets_target"))}]
-    results["summary"] = {"throughput_targets": targets,
-                          "scale_checks": Counter(c["status"] for c in results["checks"]),
-                          "errors": sorted(results["errors"])}
+    targets = [
+        {"target": "ingest rows/s", "status": _pf(results["components"].get("ingest", {}).get("meets_target"))},
+        {
+            "target": "consolidation images/s",
+            "status": _pf(results["components"].get("consolidation", {}).get("meets_target")),
+        },
+        {"target": "analysis verdicts/s", "status": _pf(results["components"].get("analysis", {}).get("meets_target"))},
+        {"target": "handler import over boto3", "status": _pf((results["cold_start"] or {}).get("meets_target"))},
+    ]
+    results["summary"] = {
+        "throughput_targets": targets,
+        "scale_checks": Counter(c["status"] for c in results["checks"]),
+        "errors": sorted(results["errors"]),
+    }
     RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print_results(results)
     print(f"suite finished in {results['suite_seconds']:.0f} s")

@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from bulkqa import deps, settings, steps
+from bulkqa import analyze_step, deps, settings
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = settings.analysis_settings()
-    return steps.analyze(event, config, deps.store(config.stack), deps.labels(config.stack),
-                         deps.runs(config.stack))
+    return analyze_step.analyze(
+        event, config, deps.store(config.stack), deps.labels(config.stack), deps.runs(config.stack)
+    )

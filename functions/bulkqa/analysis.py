@@ -24,12 +24,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-CONFIRM = "confirm"
-REJECT = "reject"
-
-CONFIRMED = "confirmed"
-DISCONFIRMED = "disconfirmed"
-SPLIT = "split"
+from .verdict import CONFIRM, REJECT
 
 #: Two-sided 95 % normal quantile (Wilson score interval of every ``pct_correct``).
 Z_TWO_SIDED_95 = 1.959963984540054
@@ -147,13 +142,6 @@ def validate_edges(edges: Sequence[float]) -> tuple[float, ...]:
     return out
 
 
-def classify(confirms: int, rejects: int) -> str | None:
-    """confirmed / disconfirmed / split, or None for an unreviewed item."""
-    if confirms > 0:
-        return SPLIT if rejects > 0 else CONFIRMED
-    return DISCONFIRMED if rejects > 0 else None
-
-
 def pct(part: int, whole: int) -> float | None:
     """100 x part / whole, or None when there is nothing to divide by."""
     return 100.0 * part / whole if whole else None
@@ -218,9 +206,7 @@ def ci_pct(successes: int, n: int) -> list[float] | None:
     return [min(100.0 * interval[0], estimate), max(100.0 * interval[1], estimate)]
 
 
-def bucket_walk(
-    cells: Sequence[tuple[int, int]], edges: Sequence[float], max_fp_ratio: float
-) -> float | None:
+def bucket_walk(cells: Sequence[tuple[int, int]], edges: Sequence[float], max_fp_ratio: float) -> float | None:
     """The blog post's threshold rule over buckets given as (confirmed, incorrect) pairs, low to high."""
     if not any(c + i for c, i in cells):
         return None
@@ -494,9 +480,7 @@ def _cell(cells: Sequence[int], index: int) -> tuple[int, int, int, int, int]:
     return cells[b], cells[b + _D], cells[b + _S], cells[b + _U], cells[b + _SUM]
 
 
-def _summary(
-    cells: Sequence[int], multi: Mapping[int, Sequence[int]], edges: Sequence[float]
-) -> dict[str, Any]:
+def _summary(cells: Sequence[int], multi: Mapping[int, Sequence[int]], edges: Sequence[float]) -> dict[str, Any]:
     """The fields shared by a class and the totals."""
     n_buckets = len(edges) - 1
     n_cells = n_buckets + 2
@@ -546,9 +530,7 @@ def _summary(
         "reviewed_in_buckets": in_buckets,
         "mean_confidence": mean_conf_all,
         "pct_correct": pct_buckets,
-        "gap": (mean_conf_all - pct_buckets)
-        if mean_conf_all is not None and pct_buckets is not None
-        else None,
+        "gap": (mean_conf_all - pct_buckets) if mean_conf_all is not None and pct_buckets is not None else None,
     }
     return {
         "total": total,
@@ -586,9 +568,7 @@ def _agreement(multi: Mapping[int, Sequence[int]]) -> dict[str, Any]:
     }
 
 
-def _threshold(
-    cells: Sequence[int], edges: Sequence[float], options: AnalysisOptions, target: float
-) -> dict[str, Any]:
+def _threshold(cells: Sequence[int], edges: Sequence[float], options: AnalysisOptions, target: float) -> dict[str, Any]:
     n_buckets = len(edges) - 1
     per_bucket = [_cell(cells, k + 1) for k in range(n_buckets)]
     walk_cells = [(c, d + s) for c, d, s, _u, _ in per_bucket]
@@ -625,9 +605,7 @@ def _evidence(
     bound_note: dict[str, Any] | None = None
     n_buckets = len(edges) - 1
     if walk is not None:
-        stop = next(
-            (k for k in range(n_buckets) if float(edges[k + 1]) == walk and sum(walk_cells[k]) > 0), None
-        )
+        stop = next((k for k in range(n_buckets) if float(edges[k + 1]) == walk and sum(walk_cells[k]) > 0), None)
         if stop is not None and walk != float(edges[0]):
             decided_by = sum(walk_cells[stop])
             where = [[_edge(edges[stop]), _edge(edges[stop + 1])]]
@@ -704,9 +682,7 @@ def _class_average(classes: Sequence[Mapping[str, Any]], edges: Sequence[float])
     overall = [c["pct_correct"] for c in classes if c["pct_correct"] is not None]
     buckets = []
     for k in range(len(edges) - 1):
-        column = [
-            c["buckets"][k]["pct_correct"] for c in classes if c["buckets"][k]["pct_correct"] is not None
-        ]
+        column = [c["buckets"][k]["pct_correct"] for c in classes if c["buckets"][k]["pct_correct"] is not None]
         buckets.append(
             {
                 "low": _edge(edges[k]),

@@ -17,11 +17,10 @@ from typing import Any
 
 from . import keys
 from .errors import MalformedAnswer
+from .verdict import CONFIRM, REJECT, UNREVIEWED, classify
 
 ANSWER_PREFIX = "image-"
 ANSWER_VALUE = "correct"
-CONFIRM = "confirm"
-REJECT = "reject"
 
 
 def verdicts_from_answer(content: Mapping[str, Any], batch: keys.BatchRef) -> dict[str, bool]:
@@ -65,14 +64,7 @@ class ImageTally:
 
     @property
     def verdict(self) -> str:
-        c, r = self.confirms, self.rejects
-        if c and r:
-            return "split"
-        if c:
-            return "confirmed"
-        if r:
-            return "disconfirmed"
-        return "unreviewed"
+        return classify(self.confirms, self.rejects) or UNREVIEWED
 
 
 @dataclass(slots=True)

@@ -21,14 +21,9 @@ from itertools import pairwise
 from json.encoder import encode_basestring_ascii
 from typing import IO, Any
 
-from .analysis import (
-    CONFIRMED,
-    AnalysisOptions,
-    RowCounts,
-    Verdict,
-    analyze,
-    classify,
-)
+from .analysis import AnalysisOptions, RowCounts, Verdict, analyze
+from .escaping import csv_safe, md_escape
+from .verdict import CONFIRMED, classify
 
 REPORT_FILES = (
     "report.json",
@@ -39,8 +34,6 @@ REPORT_FILES = (
     "disconfirmed.csv",
 )
 
-_CSV_ACTIVE = ("=", "+", "-", "@", "\t", "\r", "\n")
-_MD_ACTIVE = set("\\`*_{}[]<>#|~&$")
 _MD_PROSE = set("\\`*_[]<>|")
 
 BLOG_NOTE = (
@@ -48,19 +41,6 @@ BLOG_NOTE = (
     "52.50 % in 80-85, includes Shrimp's empty cell as 0 %); this report leaves empty cells out and "
     "shows them as n/a."
 )
-
-
-def csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ tab CR or LF gets a leading '."""
-    if value and value[0] in _CSV_ACTIVE:
-        return "'" + value
-    return value
-
-
-def md_escape(value: str) -> str:
-    """Text safe inside a Markdown table cell: line breaks flattened, markup characters escaped."""
-    flat = " ".join(value.splitlines()) if value else ""
-    return "".join("\\" + ch if ch in _MD_ACTIVE else ch for ch in flat.replace("\t", " "))
 
 
 def _md_prose(value: str) -> str:
@@ -165,9 +145,7 @@ def write_reports(
         ):
             writer = csv.writer(dis, lineterminator="\n")
             writer.writerow(("image", "label", "confidence", "verdict", "confirms", "rejects"))
-            report = analyze(
-                _tap(verdicts, options.min_confidence, jsonl, writer), rows, options, partial=partial
-            )
+            report = analyze(_tap(verdicts, options.min_confidence, jsonl, writer), rows, options, partial=partial)
         temp["report.json"].write_text(render_json(report), encoding="utf-8", newline="\n")
         temp["report.csv"].write_text(render_csv(report), encoding="utf-8", newline="")
         temp["report.md"].write_text(render_markdown(report, title), encoding="utf-8", newline="\n")
@@ -293,9 +271,7 @@ def render_markdown(report: Mapping[str, Any], title: str = "bulk-label-qa repor
         + [str(totals[k]) for k in ("total", "confirmed", "disconfirmed", "split", "unreviewed")]
         + [_pct(totals["pct_correct"]), _ci(totals["pct_correct_ci95"]), "", ""]
     )
-    body.append(
-        ["**Class Average**", "", "", "", "", "", _pct(report["class_average"]["pct_correct"]), "", "", ""]
-    )
+    body.append(["**Class Average**", "", "", "", "", "", _pct(report["class_average"]["pct_correct"]), "", "", ""])
     out += _md_table(header, body)
     out += ["", "## By confidence bucket (the blog post's table)", ""]
     table = csv_table(report)
@@ -311,9 +287,7 @@ def render_markdown(report: Mapping[str, Any], title: str = "bulk-label-qa repor
         ci_rows.append(
             [md_escape(entry["label"])]
             + [
-                f"{_pct(b['pct_correct'], 1)} ({_ci(b['pct_correct_ci95'])}, n={b['total']})"
-                if b["total"]
-                else "n/a"
+                f"{_pct(b['pct_correct'], 1)} ({_ci(b['pct_correct_ci95'])}, n={b['total']})" if b["total"] else "n/a"
                 for b in entry["buckets"]
             ]
         )
@@ -558,19 +532,14 @@ def _whisker(entry: Mapping[str, Any], target_pct: float, width: int = 180) -> s
     p = entry["pct_correct"]
     ci = entry["pct_correct_ci95"]
     if p is None or ci is None:
-        parts.append(
-            f'<text x="{width / 2:.0f}" y="15" font-size="11" text-anchor="middle" fill="#59636e">n/a</text>'
-        )
+        parts.append(f'<text x="{width / 2:.0f}" y="15" font-size="11" text-anchor="middle" fill="#59636e">n/a</text>')
     else:
         fill, _ = _ramp(p)
         parts += [
             f"<title>{_h(f'{p:.1f} % correct, 95 % CI {ci[0]:.1f}-{ci[1]:.1f} %')}</title>",
-            f'<line x1="{x(ci[0]):.1f}" x2="{x(ci[1]):.1f}" y1="11" y2="11" stroke="#1f2328" '
-            'stroke-width="2"/>',
-            f'<line x1="{x(ci[0]):.1f}" x2="{x(ci[0]):.1f}" y1="6" y2="16" stroke="#1f2328" '
-            'stroke-width="1.5"/>',
-            f'<line x1="{x(ci[1]):.1f}" x2="{x(ci[1]):.1f}" y1="6" y2="16" stroke="#1f2328" '
-            'stroke-width="1.5"/>',
+            f'<line x1="{x(ci[0]):.1f}" x2="{x(ci[1]):.1f}" y1="11" y2="11" stroke="#1f2328" stroke-width="2"/>',
+            f'<line x1="{x(ci[0]):.1f}" x2="{x(ci[0]):.1f}" y1="6" y2="16" stroke="#1f2328" stroke-width="1.5"/>',
+            f'<line x1="{x(ci[1]):.1f}" x2="{x(ci[1]):.1f}" y1="6" y2="16" stroke="#1f2328" stroke-width="1.5"/>',
             f'<circle cx="{x(p):.1f}" cy="11" r="5" fill="{fill}" stroke="#1f2328" stroke-width="1.5"/>',
         ]
     parts.append("</svg>")
@@ -616,8 +585,7 @@ def _rows_chart(report: Mapping[str, Any]) -> str:
             )
             if w > 90:
                 parts.append(
-                    f'<text x="{x + 6:.1f}" y="{y + 17}" font-size="12" '
-                    f'fill="#ffffff">{_h(f"{name} {n}")}</text>'
+                    f'<text x="{x + 6:.1f}" y="{y + 17}" font-size="12" fill="#ffffff">{_h(f"{name} {n}")}</text>'
                 )
             x += w
 
@@ -659,9 +627,7 @@ def _class_table(report: Mapping[str, Any], target_pct: float) -> str:
         cls = "" if threshold else " class='sum'"
         body.append(
             f"<tr{cls}><td class='lab'>{_h(entry['label'])}</td>"
-            + "".join(
-                f"<td>{entry[k]}</td>" for k in ("total", "confirmed", "disconfirmed", "split", "unreviewed")
-            )
+            + "".join(f"<td>{entry[k]}</td>" for k in ("total", "confirmed", "disconfirmed", "split", "unreviewed"))
             + f"<td>{_pct_sign(entry['pct_correct'])}</td><td>{_ci(entry['pct_correct_ci95'])}</td>"
             + f"<td class='w'>{_whisker(entry, target_pct)}</td>"
             + (
@@ -712,25 +678,19 @@ def _heatmap(report: Mapping[str, Any]) -> str:
         wrong = entry["disconfirmed"] + entry["split"]
         small = note(wrong, entry["total"])
         cells.append(
-            _heat_cell(
-                entry["pct_correct"], small, f"{entry['label']}: {wrong}/{entry['total']} wrong", digits
-            )
+            _heat_cell(entry["pct_correct"], small, f"{entry['label']}: {wrong}/{entry['total']} wrong", digits)
         )
         cls = " class='sum'" if "threshold" not in entry else ""
         body.append(f"<tr{cls}><td class='lab'>{_h(entry['label'])}</td>{''.join(cells)}</tr>")
     average = report["class_average"]
     unit = "" if compact else " classes"
     cells = [
-        _heat_cell(
-            b["pct_correct"], f"{b['classes']}{unit}", f"class average {n}: {b['classes']} classes", digits
-        )
+        _heat_cell(b["pct_correct"], f"{b['classes']}{unit}", f"class average {n}: {b['classes']} classes", digits)
         for n, b in zip(names, average["buckets"], strict=True)
     ]
     cells.append(_heat_cell(average["pct_correct"], f"{average['classes']}{unit}", "class average", digits))
     body.append(f"<tr class='avg'><td class='lab'>Class average</td>{''.join(cells)}</tr>")
-    legend_stops = "".join(
-        f'<stop offset="{x:.0f}%" stop-color="#{c[0]:02x}{c[1]:02x}{c[2]:02x}"/>' for x, c in _STOPS
-    )
+    legend_stops = "".join(f'<stop offset="{x:.0f}%" stop-color="#{c[0]:02x}{c[1]:02x}{c[2]:02x}"/>' for x, c in _STOPS)
     legend = (
         "<div class='legend'><span>% correct</span>"
         '<svg width="220" height="30" viewBox="0 0 220 30" aria-hidden="true"><defs>'
@@ -769,9 +729,7 @@ def _threshold_chart(report: Mapping[str, Any], ids: _Ids) -> str:
             f'<text x="{x(float(low)):.1f}" y="14" font-size="11" text-anchor="middle" '
             f'fill="#59636e">{_num(low)}</text>'
         )
-    parts.append(
-        f'<text x="{x(hi):.1f}" y="14" font-size="11" text-anchor="middle" fill="#59636e">{_num(hi)}</text>'
-    )
+    parts.append(f'<text x="{x(hi):.1f}" y="14" font-size="11" text-anchor="middle" fill="#59636e">{_num(hi)}</text>')
     for i, entry in enumerate(classes):
         y = 30 + i * row_h
         parts.append(
@@ -785,10 +743,7 @@ def _threshold_chart(report: Mapping[str, Any], ids: _Ids) -> str:
                 tip = f"{_bucket_name(b)}: no reviewed item"
             else:
                 fill = _ramp(b["pct_correct"])[0]
-                tip = (
-                    f"{_bucket_name(b)}: {b['pct_correct']:.1f} % correct "
-                    f"({b['incorrect']}/{b['total']} wrong)"
-                )
+                tip = f"{_bucket_name(b)}: {b['pct_correct']:.1f} % correct ({b['incorrect']}/{b['total']} wrong)"
             parts.append(
                 f'<rect x="{x0:.1f}" y="{y + 6}" width="{x1 - x0:.1f}" height="16" fill="{fill}" '
                 f'stroke="#ffffff" stroke-width="1.5"><title>{_h(tip)}</title></rect>'
@@ -816,8 +771,7 @@ def _threshold_chart(report: Mapping[str, Any], ids: _Ids) -> str:
         if threshold["evidence"]:
             summary += " · needs evidence"
         parts.append(
-            f'<text x="{label_w + chart_w + 16}" y="{y + 18}" font-size="12" '
-            f'fill="#1f2328">{_h(summary)}</text>'
+            f'<text x="{label_w + chart_w + 16}" y="{y + 18}" font-size="12" fill="#1f2328">{_h(summary)}</text>'
         )
     parts.append("</svg>")
     legend = (
@@ -882,9 +836,7 @@ def _reliability(
         f'<line x1="{x(lo):.1f}" y1="{y(lo):.1f}" x2="{x(hi):.1f}" y2="{y(hi):.1f}" stroke="#59636e" '
         'stroke-dasharray="5 4" stroke-width="1.2"/>'
     )
-    points = [
-        b for b in entry["buckets"] if b["pct_correct"] is not None and b["mean_confidence"] is not None
-    ]
+    points = [b for b in entry["buckets"] if b["pct_correct"] is not None and b["mean_confidence"] is not None]
     if len(points) > 1:
         path = " ".join(f"{x(b['mean_confidence']):.1f},{y(b['pct_correct']):.1f}" for b in points)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#0969da" stroke-width="1.5"/>')
@@ -955,9 +907,7 @@ def _agreement_html(report: Mapping[str, Any]) -> str:
         ),
     ]
     parts = ["<div class='cards'>"]
-    parts += [
-        f"<div class='card'><div class='v'>{_h(v)}</div><div class='k'>{_h(k)}</div></div>" for k, v in cards
-    ]
+    parts += [f"<div class='card'><div class='v'>{_h(v)}</div><div class='k'>{_h(k)}</div></div>" for k, v in cards]
     parts.append("</div>")
     parts.append(
         "<p class='note'>Fleiss' κ corrects the observed agreement for the agreement expected by chance: 1 "
@@ -1014,9 +964,7 @@ def _blog_table_html(report: Mapping[str, Any]) -> str:
     n = 6 + 3 * len(report["buckets"])
     head = "".join(f"<th{' class=l' if i == 0 else ''}>{_h(c)}</th>" for i, c in enumerate(table[0][:n]))
     body = "".join(
-        "<tr>"
-        + "".join(f"<td{' class=lab' if i == 0 else ''}>{_h(c)}</td>" for i, c in enumerate(row[:n]))
-        + "</tr>"
+        "<tr>" + "".join(f"<td{' class=lab' if i == 0 else ''}>{_h(c)}</td>" for i, c in enumerate(row[:n])) + "</tr>"
         for row in table[1:]
     )
     return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
@@ -1059,9 +1007,7 @@ def render_html(report: Mapping[str, Any], title: str = "bulk-label-qa report") 
     ]
     parts.append("<div class='cards'>")
     for key, value in cards:
-        parts.append(
-            f"<div class='card'><div class='v'>{_h(value)}</div><div class='k'>{_h(key)}</div></div>"
-        )
+        parts.append(f"<div class='card'><div class='v'>{_h(value)}</div><div class='k'>{_h(key)}</div></div>")
     parts.append("</div>")
 
     parts.append("<h2>Where the rows went</h2>")
@@ -1084,9 +1030,7 @@ def render_html(report: Mapping[str, Any], title: str = "bulk-label-qa report") 
         "review at the chosen false-positive ratio.</p>"
     )
     parts.append(_threshold_chart(report, ids))
-    evidence = [
-        (e["label"], e["threshold"]["evidence"]["summary"]) for e in classes if e["threshold"]["evidence"]
-    ]
+    evidence = [(e["label"], e["threshold"]["evidence"]["summary"]) for e in classes if e["threshold"]["evidence"]]
     if evidence:
         parts.append("<h3>Where the evidence is thin</h3><ul class='ev'>")
         parts += [f"<li><strong>{_h(label)}</strong>: {_h(text)}</li>" for label, text in evidence]
@@ -1102,9 +1046,7 @@ def render_html(report: Mapping[str, Any], title: str = "bulk-label-qa report") 
         f"{_pct(cal['mean_confidence'], 1)} vs {_pct_sign(cal['pct_correct'])} correct).</p>"
     )
     parts.append("<div class='calrow'>")
-    parts.append(
-        _reliability(totals, report["buckets"], ids, big=True, title="reliability diagram, all classes")
-    )
+    parts.append(_reliability(totals, report["buckets"], ids, big=True, title="reliability diagram, all classes"))
     parts.append(_calibration_table(totals))
     parts.append("</div>")
     if classes:
@@ -1112,9 +1054,7 @@ def render_html(report: Mapping[str, Any], title: str = "bulk-label-qa report") 
         for entry in classes[:60]:
             parts.append(
                 "<figure>"
-                + _reliability(
-                    entry, report["buckets"], ids, big=False, title=f"reliability, {entry['label']}"
-                )
+                + _reliability(entry, report["buckets"], ids, big=False, title=f"reliability, {entry['label']}")
                 + f"<figcaption><strong>{_h(_short(entry['label'], 30))}</strong> · ECE "
                 f"{_pct(entry['calibration']['ece'], 1)} · n={entry['calibration']['reviewed_in_buckets']}"
                 "</figcaption></figure>"
@@ -1127,9 +1067,7 @@ def render_html(report: Mapping[str, Any], title: str = "bulk-label-qa report") 
     parts.append(_agreement_html(report))
 
     parts.append("<h2>The blog post's table</h2>")
-    parts.append(
-        "<details><summary>Same layout as report.csv</summary>" + _blog_table_html(report) + "</details>"
-    )
+    parts.append("<details><summary>Same layout as report.csv</summary>" + _blog_table_html(report) + "</details>")
 
     parts.append("<footer><h2>Definitions and methods</h2><ul>")
     parts += [f"<li>{_h(line)}</li>" for line in _definitions(report)]

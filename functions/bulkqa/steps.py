@@ -30,8 +30,9 @@ from .errors import (
     MalformedBatch,
     NoRowsAccepted,
 )
+from .escaping import csv_safe
 from .labeling import JobSpec, JobStatus, ReviewBackend
-from .settings import AnalysisSettings, BatchSettings, IngestSettings, LabelingSettings, StackSettings
+from .settings import BatchSettings, IngestSettings, LabelingSettings, StackSettings
 
 HEAD_BYTES = 256 * 1024
 
@@ -150,8 +151,6 @@ PUT_THREADS = 32
 
 
 def _write_rejected(out: Any, rows: Iterator[list[Any]] | list[list[Any]]) -> None:
-    from .reports import csv_safe
-
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(_REJECTED_HEADER)
     for row in rows:
@@ -171,8 +170,13 @@ def _read_in_order(read: Callable[[str], Any], names: list[str]) -> Iterator[Any
 
 
 def _below_min_row(line: int, image: str, label: str, conf: float) -> list[Any]:
-    return [line, f"confidence {conf:g} is below the minimum confidence (counted, not reviewed)", image, label,
-            f"{conf:g}"]
+    return [
+        line,
+        f"confidence {conf:g} is below the minimum confidence (counted, not reviewed)",
+        image,
+        label,
+        f"{conf:g}",
+    ]
 
 
 def make_batches(
@@ -247,7 +251,8 @@ def make_batches(
     jobs = []
     for part, lines in enumerate(batching.split_jobs(manifest, settings.max_objects_per_job)):
         store.put_bytes(
-            keys.manifest_key(run_id, part), "".join(f"{line}\n" for _, line in lines).encode("utf-8"),
+            keys.manifest_key(run_id, part),
+            "".join(f"{line}\n" for _, line in lines).encode("utf-8"),
             "application/jsonlines",
         )
         jobs.append(
@@ -418,86 +423,3 @@ def post_labeling(
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(write, results))
-
-
-# --- 8. analyze ----------------------------------------------------------------------------------------------
-
-
-VERDICT_ATTRIBUTES = (
-    "s3_image_url",
-    "label",
-    "confidence",
-    "WorkerConfirmCount",
-    "WorkerDisconfirmCount",
-    "WorkerVerdicts",
-)
-
-
-def verdicts(items: Iterator[dict[str, Any]]) -> Iterator[Any]:
-    from .analysis import Verdict
-
-    for item in items:
-        reviewers = item.get("WorkerVerdicts")
-        yield Verdict(
-            image=str(item["s3_image_url"]),
-            label=str(item["label"]),
-            confidence=float(item["confidence"]),
-            confirms=int(item.get("WorkerConfirmCount") or 0),
-            rejects=int(item.get("WorkerDisconfirmCount") or 0),
-            reviewers=reviewers if isinstance(reviewers, dict) else None,
-        )
-
-
-def analyze(
-    event: Mapping[str, Any], settings: AnalysisSettings, store: ObjectStore, labels: LabelsTable, runs: RunsTable
-) -> dict[str, Any]:
-    from .analysis import AnalysisOptions, RowCounts
-    from .reports import write_reports
-
-    run_id = _require_str(event, "run_id")
-    partial = bool(event.get("partial", False))
-    summary = store.read_json(keys.ingest_summary_key(run_id))
-    counts = summary["rows"]
-    rows = RowCounts(
-        int(counts["total"]), int(counts["accepted"]), int(counts["rejected"]), int(counts["below_min_confidence"])
-    )
-    options = AnalysisOptions(min_confidence=settings.min_confidence, max_fp_ratio=settings.max_fp_ratio)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
-        report = write_reports(
-            verdicts(labels.run_items(run_id, VERDICT_ATTRIBUTES)),
-            rows,
-            options,
-            out,
-            partial=partial,
-            title=f"bulk-label-qa report: run {run_id}",
-        )
-        prefix = keys.report_prefix(run_id)
-        # uploaded from disk (multipart when large): the item-level files grow with the run
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            uploads = [pool.submit(store.put_file, prefix + f.name, f, _content_type(f.name)) for f in out.iterdir()]
-            for upload in uploads:
-                upload.result()
-    store.copy(keys.rejected_key(run_id), prefix + "rejected.csv")
-    totals = report.get("totals", {})
-    runs.update(f"run#{run_id}", {"status": "partial report" if partial else "analyzed", "report": prefix})
-    result = {
-        "run_id": run_id,
-        "report_prefix": f"s3://{store.bucket}/{prefix}",
-        "partial": partial,
-        "rows": counts,
-        "reviewed": totals.get("total"),
-        "pct_correct": totals.get("pct_correct"),
-    }
-    log.info("analysis written", **result)
-    return result
-
-
-def _content_type(name: str) -> str:
-    return {
-        ".json": "application/json",
-        ".csv": "text/csv; charset=utf-8",
-        ".md": "text/markdown; charset=utf-8",
-        ".html": "text/html; charset=utf-8",
-        ".jsonl": "application/jsonlines",
-    }.get(Path(name).suffix, "application/octet-stream")

@@ -7,5 +7,6 @@ from bulkqa import deps, settings, steps
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = settings.labeling_settings()
-    return steps.on_labeling_job_event(event, deps.runs(config.stack), deps.ground_truth(config, context),
-                                       deps.callbacks())
+    return steps.on_labeling_job_event(
+        event, deps.runs(config.stack), deps.ground_truth(config, context), deps.callbacks()
+    )

@@ -7,5 +7,11 @@ from bulkqa import deps, settings, steps
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = settings.labeling_settings()
-    return steps.start_labeling_job(event, config, deps.store(config.stack), deps.runs(config.stack),
-                                    deps.ground_truth(config, context), deps.callbacks())
+    return steps.start_labeling_job(
+        event,
+        config,
+        deps.store(config.stack),
+        deps.runs(config.stack),
+        deps.ground_truth(config, context),
+        deps.callbacks(),
+    )

@@ -284,8 +284,17 @@ def _simple_update(handler: Any, responses: Any) -> Any:
     expression = body.get("UpdateExpression")
     if (
         not isinstance(expression, str)
-        or set(body) - {"TableName", "Key", "UpdateExpression", "ConditionExpression", "ExpressionAttributeNames",
-                        "ExpressionAttributeValues", "ReturnValues", "ReturnConsumedCapacity"}
+        or set(body)
+        - {
+            "TableName",
+            "Key",
+            "UpdateExpression",
+            "ConditionExpression",
+            "ExpressionAttributeNames",
+            "ExpressionAttributeValues",
+            "ReturnValues",
+            "ReturnConsumedCapacity",
+        }
         or body.get("ReturnValues", "NONE") != "NONE"
         or body.get("ReturnConsumedCapacity", "NONE") != "NONE"
         or not _SIMPLE_SET.match(expression)

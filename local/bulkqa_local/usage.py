@@ -94,4 +94,3 @@ class Usage:
             "Lambda duration measured locally (an upper bound: moto is slower than AWS) times each function's "
             "MemorySize; Ground Truth fee per data object (screen)",
         }
-

@@ -46,12 +46,7 @@ def _png(width: int, height: int, pixel: Any) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def _photo(seed: int) -> bytes:
@@ -126,8 +121,7 @@ class Reviewer:
         self.page.route("**/*", self._route)
         self.page.set_content(page_html(batch), wait_until="load")
         self.page.wait_for_function(
-            "Array.from(document.querySelectorAll('img[data-zoom]'))"
-            ".every(i => i.complete && i.naturalWidth > 0)"
+            "Array.from(document.querySelectorAll('img[data-zoom]')).every(i => i.complete && i.naturalWidth > 0)"
         )
 
     def _route(self, route: Any) -> None:
@@ -155,9 +149,7 @@ class Reviewer:
         return self.page.eval_on_selector_all("crowd-checkbox", "els => els.map(e => e.checked)")
 
     def lightbox_open(self) -> bool:
-        return self.page.evaluate(
-            "() => { const lb = document.querySelector('.bq-lb'); return !!lb && !lb.hidden; }"
-        )
+        return self.page.evaluate("() => { const lb = document.querySelector('.bq-lb'); return !!lb && !lb.hidden; }")
 
     def close(self) -> None:
         self.context.close()
@@ -197,9 +189,7 @@ def test_25_images_fit_the_width_of_a_laptop_screen(browser: Any, width: int, he
         first_row = [t for t in tops if t == tops[0]]
         assert len(first_row) >= 6
         # Every tile is at least 150 px wide: images stay readable.
-        widths = r.page.eval_on_selector_all(
-            "[data-tile]", "els => els.map(e => e.getBoundingClientRect().width)"
-        )
+        widths = r.page.eval_on_selector_all("[data-tile]", "els => els.map(e => e.getBoundingClientRect().width)")
         assert min(widths) >= 150
     finally:
         r.close()

@@ -59,9 +59,8 @@ def test_two_unchecked_images_become_two_disconfirmed_items(browser: Any) -> Non
         finally:
             reviewer.close()
 
-        payload_key = (
-            "runs/browser/labeling-output/job/annotations/consolidated-annotation/consolidation-request/iteration-1/0.json"
-        )
+        output = "runs/browser/labeling-output/job/annotations/consolidated-annotation"
+        payload_key = f"{output}/consolidation-request/iteration-1/0.json"
         s3.put_object(
             Bucket=cloud.bucket,
             Key=payload_key,

@@ -33,9 +33,7 @@ def deduplicate(accepted: Iterable[list[Any]]) -> Deduplicated:
         item = row[1]
         if item in first:
             kept = first[item]
-            out.duplicates.append(
-                [row[0], batching.duplicate_reason(kept[0]), row[3], row[4], str(row[5])]
-            )
+            out.duplicates.append([row[0], batching.duplicate_reason(kept[0]), row[3], row[4], str(row[5])])
             rewrite[item] = kept
             continue
         first[item] = row

@@ -20,13 +20,13 @@ from bulkqa.analysis import (
     analyze,
     bucket_edges,
     bucket_walk,
-    classify,
     fleiss_kappa_binary,
     precision_bound,
     reviews_needed,
     wilson_interval,
     wilson_lower_bound,
 )
+from bulkqa.verdict import classify
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "analysis"
 OPTS80 = AnalysisOptions(min_confidence=80)
@@ -279,8 +279,7 @@ def test_reproduces_blog_shellfish_table() -> None:
     assert round(ours[3], 2) == BLOG_CLASS_AVERAGE[1][3]
     # ... and counting the empty cells as 0 % gives the blog's printed row
     blog_style = [
-        sum(c["buckets"][k]["pct_correct"] or 0.0 for c in report["classes"]) / len(report["classes"])
-        for k in range(4)
+        sum(c["buckets"][k]["pct_correct"] or 0.0 for c in report["classes"]) / len(report["classes"]) for k in range(4)
     ]
     assert [round(v, 2) for v in blog_style] == BLOG_CLASS_AVERAGE[1]
 

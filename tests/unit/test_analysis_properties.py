@@ -59,9 +59,7 @@ def percentages(report: dict[str, Any]) -> list[tuple[float | None, list[float] 
 def test_counts_add_up(verdicts: list[Verdict], opts: AnalysisOptions) -> None:
     report = analyze(iter(verdicts), None, opts)
     rows = report["rows"]
-    assert (
-        rows["total"] == len(verdicts) == rows["accepted"] + rows["rejected"] + rows["below_min_confidence"]
-    )
+    assert rows["total"] == len(verdicts) == rows["accepted"] + rows["rejected"] + rows["below_min_confidence"]
     kept = [v for v in verdicts if v.confidence >= opts.min_confidence]
     assert rows["accepted"] == len(kept)
     for entry in entries(report):

@@ -34,9 +34,7 @@ def write(path: pathlib.Path, text: str, encoding: str = "utf-8") -> pathlib.Pat
 
 def test_analyses_the_blog_sample(tmp_path: pathlib.Path) -> None:
     verdicts = FIXTURES / "shellfish-blog-verdicts.csv"
-    code, out, err = call(
-        "--verdicts", str(verdicts), "--out", str(tmp_path / "out"), "--min-confidence", "80"
-    )
+    code, out, err = call("--verdicts", str(verdicts), "--out", str(tmp_path / "out"), "--min-confidence", "80")
     assert (code, err) == (0, "")
     for name in REPORT_FILES:
         assert (tmp_path / "out" / name).is_file()
@@ -61,9 +59,7 @@ def test_same_report_as_the_api(tmp_path: pathlib.Path) -> None:
 def test_flags(tmp_path: pathlib.Path) -> None:
     args = parse("--verdicts", "v.csv", "--out", "o")
     assert (args.min_confidence, args.buckets, args.max_fp_ratio) == (0.0, None, 0.1)
-    args = parse(
-        "--verdicts", "v.csv", "--out", "o", "--buckets", "80,85,90,95,100", "--max-fp-ratio", "0.25"
-    )
+    args = parse("--verdicts", "v.csv", "--out", "o", "--buckets", "80,85,90,95,100", "--max-fp-ratio", "0.25")
     assert args.buckets == (80.0, 85.0, 90.0, 95.0, 100.0) and args.max_fp_ratio == 0.25
     code, _, _ = call(
         "--verdicts",

@@ -36,9 +36,17 @@ def batch_facts(batches: list[batching.Batch]) -> list[tuple[int, str, list[list
     return [(b.seq, b.label, b.items) for b in sorted(batches, key=lambda b: b.seq)]
 
 
-@pytest.mark.parametrize(("seed", "n", "batch_size", "buckets"), [
-    (1, 0, 25, 4), (2, 1, 25, 4), (3, 500, 25, 3), (4, 500, 7, 1), (5, 2000, 25, 64), (6, 300, 1, 5),
-])
+@pytest.mark.parametrize(
+    ("seed", "n", "batch_size", "buckets"),
+    [
+        (1, 0, 25, 4),
+        (2, 1, 25, 4),
+        (3, 500, 25, 3),
+        (4, 500, 7, 1),
+        (5, 2000, 25, 64),
+        (6, 300, 1, 5),
+    ],
+)
 def test_the_streaming_plan_equals_the_in_memory_one(
     tmp_path: Path, seed: int, n: int, batch_size: int, buckets: int
 ) -> None:

@@ -36,10 +36,14 @@ def labels_table() -> LabelsTable:
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     ddb.create_table(
         TableName="labels",
-        KeySchema=[{"AttributeName": "run_partition", "KeyType": "HASH"},
-                   {"AttributeName": "item_id", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "run_partition", "AttributeType": "S"},
-                              {"AttributeName": "item_id", "AttributeType": "S"}],
+        KeySchema=[
+            {"AttributeName": "run_partition", "KeyType": "HASH"},
+            {"AttributeName": "item_id", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "run_partition", "AttributeType": "S"},
+            {"AttributeName": "item_id", "AttributeType": "S"},
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     return LabelsTable(ddb, "labels")

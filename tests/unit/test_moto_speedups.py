@@ -282,8 +282,15 @@ def update_scenario(rec: Recorder) -> None:
     status = {"#s": "status"}
     update(rec, "simple SET, condition with #name", "i1", "SET #s = :x", X, status, when="attribute_not_exists(#s)")
     update(rec, "simple SET, #name condition fails", "i1", "SET #s = :x", X, status, when="attribute_not_exists(#s)")
-    update(rec, "condition fails, ALL_OLD on failure", "i1", "SET a = :x", X, when=NOT_EXISTS,
-           ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    update(
+        rec,
+        "condition fails, ALL_OLD on failure",
+        "i1",
+        "SET a = :x",
+        X,
+        when=NOT_EXISTS,
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
     update(rec, "simple SET, no condition", "i1", "SET a = :x", {":x": S("plain")})
     update(rec, "simple SET, ReturnValues NONE", "i1", "SET a = :x", {":x": S("none")}, ReturnValues="NONE")
     update(rec, "simple SET, ReturnConsumedCapacity NONE", "i1", "SET b = :x", X, ReturnConsumedCapacity="NONE")
@@ -329,8 +336,14 @@ def update_scenario(rec: Recorder) -> None:
     update(rec, "two SET clauses", "i3", "SET a = :x SET b = :y", XY)
     update(rec, "underscore-first name", "i3", "SET _a = :x", X)
     update(rec, "digit-first name", "i3", "SET 1a = :x", X)
-    update(rec, "underscores in placeholders", "i3", "SET #my_name = :my_value", {":my_value": S("u")},
-           {"#my_name": "under_score"})
+    update(
+        rec,
+        "underscores in placeholders",
+        "i3",
+        "SET #my_name = :my_value",
+        {":my_value": S("u")},
+        {"#my_name": "under_score"},
+    )
     update(rec, "condition syntax error", "i3", "SET a = :x", X, when="attribute_exists(")
     update(rec, "empty condition", "i3", "SET a = :x", X, when="")
 
@@ -368,8 +381,17 @@ def update_scenario(rec: Recorder) -> None:
     state = {"#s": "state"}
     run_key = {"run_id": RUN}
     update(rec, "hash-only table", "", "SET #s = :x", X, state, table="runs", key=run_key, when="attribute_exists(#s)")
-    update(rec, "hash-only table, condition fails", "", "SET #s = :x", X, state, table="runs", key=run_key,
-           when="attribute_not_exists(run_id)")
+    update(
+        rec,
+        "hash-only table, condition fails",
+        "",
+        "SET #s = :x",
+        X,
+        state,
+        table="runs",
+        key=run_key,
+        when="attribute_not_exists(run_id)",
+    )
     update(rec, "key without its range part", "", "SET a = :x", X, key=run_key)
     update(rec, "key with an extra attribute", "", "SET a = :x", X, key={**item_key("i1"), "a": S("old")})
     update(rec, "key of the wrong type", "", "SET a = :x", X, key={"run_id": N("1"), "item_id": S("i1")})
@@ -484,8 +506,13 @@ def query_scenario(rec: Recorder) -> None:
     rec.call("projection with a repeated name", "query", **run1, ProjectionExpression="score, score")
     rec.call("nested projection", "query", **run1, ProjectionExpression="m.x")
     rec.call("list element projection", "query", **run1, ProjectionExpression="l[0], item_id")
-    rec.call("nested and top-level projection", "query", **run1, ProjectionExpression="#m.#x, tags",
-             ExpressionAttributeNames={"#m": "m", "#x": "x"})
+    rec.call(
+        "nested and top-level projection",
+        "query",
+        **run1,
+        ProjectionExpression="#m.#x, tags",
+        ExpressionAttributeNames={"#m": "m", "#x": "x"},
+    )
     rec.call("reserved word in a projection", "query", **run1, ProjectionExpression="status")
     rec.call("unused #name in a projection", "query", **run1, ProjectionExpression="score", **status)
 
@@ -494,42 +521,96 @@ def query_scenario(rec: Recorder) -> None:
     query_all_pages(rec, "Limit 4 backwards", **run1, Limit=4, ScanIndexForward=False)
     query_all_pages(rec, "Limit 5 with a projection", **run1, Limit=5, ProjectionExpression="item_id, score")
     review = {":r": S("run-1"), ":s": S("review")}
-    query_all_pages(rec, "Limit 3 with a filter", **items, Limit=3, FilterExpression="#s = :s", **status,
-                    ExpressionAttributeValues=review)
+    query_all_pages(
+        rec,
+        "Limit 3 with a filter",
+        **items,
+        Limit=3,
+        FilterExpression="#s = :s",
+        **status,
+        ExpressionAttributeValues=review,
+    )
 
     # range-key conditions and filters
     between = {":r": S("run-1"), ":a": S("item-003"), ":b": S("item-011")}
     in_range = "run_id = :r AND item_id BETWEEN :a AND :b"
     rec.call("between", "query", TableName="items", KeyConditionExpression=in_range, ExpressionAttributeValues=between)
-    rec.call("between backwards", "query", TableName="items", KeyConditionExpression=in_range,
-             ExpressionAttributeValues=between, ScanIndexForward=False)
+    rec.call(
+        "between backwards",
+        "query",
+        TableName="items",
+        KeyConditionExpression=in_range,
+        ExpressionAttributeValues=between,
+        ScanIndexForward=False,
+    )
     prefix = {":r": S("run-1"), ":a": S("item-00")}
-    rec.call("begins_with", "query", TableName="items", ExpressionAttributeValues=prefix,
-             KeyConditionExpression="run_id = :r AND begins_with(item_id, :a)")
-    rec.call("greater than", "query", TableName="items", KeyConditionExpression="run_id = :r AND item_id > :a",
-             ExpressionAttributeValues={":r": S("run-1"), ":a": S("item-010")})
-    rec.call("filter", "query", **items, FilterExpression="score > :min AND contains(tags, :t)",
-             ExpressionAttributeValues={":r": S("run-1"), ":min": N("30"), ":t": S("t1")})
-    rec.call("Select COUNT with a filter", "query", **items, Select="COUNT", FilterExpression="score > :min",
-             ExpressionAttributeValues={":r": S("run-1"), ":min": N("30")})
+    rec.call(
+        "begins_with",
+        "query",
+        TableName="items",
+        ExpressionAttributeValues=prefix,
+        KeyConditionExpression="run_id = :r AND begins_with(item_id, :a)",
+    )
+    rec.call(
+        "greater than",
+        "query",
+        TableName="items",
+        KeyConditionExpression="run_id = :r AND item_id > :a",
+        ExpressionAttributeValues={":r": S("run-1"), ":a": S("item-010")},
+    )
+    rec.call(
+        "filter",
+        "query",
+        **items,
+        FilterExpression="score > :min AND contains(tags, :t)",
+        ExpressionAttributeValues={":r": S("run-1"), ":min": N("30"), ":t": S("t1")},
+    )
+    rec.call(
+        "Select COUNT with a filter",
+        "query",
+        **items,
+        Select="COUNT",
+        FilterExpression="score > :min",
+        ExpressionAttributeValues={":r": S("run-1"), ":min": N("30")},
+    )
 
     # a GSI, a hash-only table and other keys
     by_status = {"TableName": "items", "IndexName": "by_status", "ExpressionAttributeNames": {"#s": "status"}}
     review = {"ExpressionAttributeValues": {":s": S("review")}}
     rec.call("GSI", "query", **by_status, KeyConditionExpression="#s = :s", **review)
-    query_all_pages(rec, "GSI Limit 6", **by_status, Limit=6, KeyConditionExpression="#s = :s AND score > :min",
-                    ExpressionAttributeValues={":s": S("accepted"), ":min": N("10")})
+    query_all_pages(
+        rec,
+        "GSI Limit 6",
+        **by_status,
+        Limit=6,
+        KeyConditionExpression="#s = :s AND score > :min",
+        ExpressionAttributeValues={":s": S("accepted"), ":min": N("10")},
+    )
     rec.call("GSI, consistent", "query", **by_status, ConsistentRead=True, KeyConditionExpression="#s = :s", **review)
     rec.call("missing index", "query", **run1, IndexName="nope")
     for run_id in ("run-2", "run-none"):
-        rec.call(f"hash-only table {run_id}", "query", TableName="runs", KeyConditionExpression="run_id = :r",
-                 ExpressionAttributeValues={":r": S(run_id)})
+        rec.call(
+            f"hash-only table {run_id}",
+            "query",
+            TableName="runs",
+            KeyConditionExpression="run_id = :r",
+            ExpressionAttributeValues={":r": S(run_id)},
+        )
     rec.call("key value of another type", "query", **items, ExpressionAttributeValues={":r": N("1")})
-    rec.call("condition on a non-key attribute", "query", TableName="items", KeyConditionExpression="note = :r",
-             ExpressionAttributeValues={":r": S("run-1")})
+    rec.call(
+        "condition on a non-key attribute",
+        "query",
+        TableName="items",
+        KeyConditionExpression="note = :r",
+        ExpressionAttributeValues={":r": S("run-1")},
+    )
     rec.call("missing table", "query", **{**run1, "TableName": "nope"})
-    rec.call("legacy KeyConditions", "query", TableName="items",
-             KeyConditions={"run_id": {"AttributeValueList": [S("run-3")], "ComparisonOperator": "EQ"}})
+    rec.call(
+        "legacy KeyConditions",
+        "query",
+        TableName="items",
+        KeyConditions={"run_id": {"AttributeValueList": [S("run-3")], "ComparisonOperator": "EQ"}},
+    )
 
 
 def test_query_answers_the_same() -> None:
@@ -578,22 +659,39 @@ def read_scenario(rec: Recorder) -> None:
     things = {"TableName": "things"}
     rec.call("every type", "get_item", **things, Key=key)
     rec.call("every type, consistent", "get_item", **things, Key=key, ConsistentRead=True)
-    rec.call("top-level projection", "get_item", **things, Key=key, ProjectionExpression="s, b, m, l, ss, bs, #n",
-             ExpressionAttributeNames={"#n": "null"})
+    rec.call(
+        "top-level projection",
+        "get_item",
+        **things,
+        Key=key,
+        ProjectionExpression="s, b, m, l, ss, bs, #n",
+        ExpressionAttributeNames={"#n": "null"},
+    )
     rec.call("nested projection", "get_item", **things, Key=key, ProjectionExpression="m.nested, l[3]")
     rec.call("missing item", "get_item", **things, Key={"id": S("none"), "n": N("1")})
     rec.call("number key spelled differently", "get_item", **things, Key={"id": S("t"), "n": N("1.0")})
     rec.call("binary key", "get_item", TableName="blobs", Key={"id": {"B": b"\xffkey"}})
     rec.call("every item", "scan", **things)
-    rec.call("with a filter and a projection", "scan", **things, FilterExpression="n > :z",
-             ExpressionAttributeValues={":z": N("0")}, ProjectionExpression="n, ns, bs")
+    rec.call(
+        "with a filter and a projection",
+        "scan",
+        **things,
+        FilterExpression="n > :z",
+        ExpressionAttributeValues={":z": N("0")},
+        ProjectionExpression="n, ns, bs",
+    )
     rec.call("binary keys", "scan", TableName="blobs")
-    rec.call("every type", "query", **things,
-             KeyConditionExpression="id = :t", ExpressionAttributeValues={":t": S("t")})
-    rec.call("every type", "batch_get_item", RequestItems={
-        "things": {"Keys": [key, {"id": S("t"), "n": N("2")}, {"id": S("none"), "n": N("0")}]},
-        "blobs": {"Keys": [{"id": {"B": b"\xffkey"}}], "ProjectionExpression": "m, l, bs"},
-    })
+    rec.call(
+        "every type", "query", **things, KeyConditionExpression="id = :t", ExpressionAttributeValues={":t": S("t")}
+    )
+    rec.call(
+        "every type",
+        "batch_get_item",
+        RequestItems={
+            "things": {"Keys": [key, {"id": S("t"), "n": N("2")}, {"id": S("none"), "n": N("0")}]},
+            "blobs": {"Keys": [{"id": {"B": b"\xffkey"}}], "ProjectionExpression": "m, l, bs"},
+        },
+    )
     rec.call("ALL_OLD of every type", "put_item", **things, Item={"id": S("t"), "n": N("2")}, ReturnValues="ALL_OLD")
     rec.call("ALL_OLD of every type", "delete_item", **things, Key=key, ReturnValues="ALL_OLD")
 
@@ -674,11 +772,23 @@ def test_key_queries_read_one_partition(monkeypatch: pytest.MonkeyPatch) -> None
     def scenario(rec: Recorder) -> None:
         create_query_tables(rec)
         all_items.clear()
-        rec.call("plain", "query", TableName="items", KeyConditionExpression="run_id = :r",
-                 ExpressionAttributeValues={":r": S("run-1")})
+        rec.call(
+            "plain",
+            "query",
+            TableName="items",
+            KeyConditionExpression="run_id = :r",
+            ExpressionAttributeValues={":r": S("run-1")},
+        )
         rec.record("whole-table reads for a key query", len(all_items))
-        rec.call("GSI", "query", TableName="items", IndexName="by_status", KeyConditionExpression="#s = :s",
-                 ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": S("review")})
+        rec.call(
+            "GSI",
+            "query",
+            TableName="items",
+            IndexName="by_status",
+            KeyConditionExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": S("review")},
+        )
         rec.record("whole-table reads after a GSI query", len(all_items))
 
     plain = run(scenario, speedups=False)
@@ -740,8 +850,12 @@ def test_update_of_an_attribute_still_in_attribute_definitions() -> None:
     def scenario(rec: Recorder) -> None:
         rec.create_table("labels", ("run_id", "S"), ("item_id", "S"), gsi=("by_batch", ("batch_id", "S"), None))
         rec.call("seed", "put_item", TableName="labels", Item={**item_key("i1"), "a": S("old")})
-        rec.call("delete the GSI", "update_table", TableName="labels",
-                 GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by_batch"}}])
+        rec.call(
+            "delete the GSI",
+            "update_table",
+            TableName="labels",
+            GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by_batch"}}],
+        )
         update(rec, "former GSI key set to a number", "i1", "SET batch_id = :x", {":x": N("1")})
         definitions = [{"AttributeName": a, "AttributeType": "S"} for a in ("run_id", "item_id", "extra")]
         rec.call("an attribute no key uses", "update_table", TableName="labels", AttributeDefinitions=definitions)
@@ -757,8 +871,13 @@ def test_query_with_a_key_value_moto_cannot_hash() -> None:
         rec.create_table("labels", ("run_id", "S"), ("item_id", "S"))
         rec.call("seed", "put_item", TableName="labels", Item={**item_key("i1"), "a": S("old")})
         for kind, value in {"L": {"L": []}, "SS": {"SS": ["a"]}, "M": {"M": {}}, "N abc": N("abc")}.items():
-            rec.call(f"key of type {kind}", "query", TableName="labels", KeyConditionExpression="run_id = :r",
-                     ExpressionAttributeValues={":r": value})
+            rec.call(
+                f"key of type {kind}",
+                "query",
+                TableName="labels",
+                KeyConditionExpression="run_id = :r",
+                ExpressionAttributeValues={":r": value},
+            )
 
     assert_same(scenario)
 

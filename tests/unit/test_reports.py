@@ -282,8 +282,7 @@ def test_streams_a_generator_once(tmp_path: pathlib.Path) -> None:
     report = write_reports(generate(), None, OPTS80, tmp_path)
     assert seen == 5000 and report["rows"]["total"] == 5000
     assert (
-        len((tmp_path / "corrected-labels.jsonl").read_text(encoding="utf-8").splitlines())
-        == report["totals"]["total"]
+        len((tmp_path / "corrected-labels.jsonl").read_text(encoding="utf-8").splitlines()) == report["totals"]["total"]
     )
 
 

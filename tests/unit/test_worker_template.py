@@ -32,7 +32,9 @@ def template_source() -> str:
 def fake_presign(uri: str) -> str:
     key = uri.split("/", 3)[3]
     sig = hashlib.sha256(uri.encode()).hexdigest()[:24]
-    return f"https://bkt.s3.amazonaws.com/{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature={sig}"
+    return (
+        f"https://bkt.s3.amazonaws.com/{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature={sig}"
+    )
 
 
 # --- a tiny DOM from html.parser ---------------------------------------------------------------
@@ -321,9 +323,9 @@ def test_to_json_escape_escape_once_skip_autoescape() -> None:
     assert env.from_string("{{ d | to_json }}").render(d=data) == (
         "{&#34;label&#34;: &#34;&lt;\\&#34;Sea Turtle\\&#34;&gt;&#34;, &#34;n&#34;: [1, 2.5, true, null]}"
     )
-    assert env.from_string("{{ d | to_json | escape }}").render(d=data) == env.from_string(
-        "{{ d | to_json }}"
-    ).render(d=data)
+    assert env.from_string("{{ d | to_json | escape }}").render(d=data) == env.from_string("{{ d | to_json }}").render(
+        d=data
+    )
     assert env.from_string("{{ s | to_json }}").render(s="ü🐢") == "&#34;ü🐢&#34;"
     assert env.from_string("{{ s | escape }}").render(s="<a href='x'>&</a>") == (
         "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
