@@ -29,6 +29,7 @@ from typing import Any
 
 from . import cfn, moto_speedups
 from .faults import Faults
+from .reviewers import Reviewers, SimulatedReviewers
 from .usage import Usage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +79,7 @@ class LocalCloud:
         template: Path = TEMPLATE,
         stack_name: str = "bulkqa-local",
         faults: Faults | None = None,
-        reviewers: Any = None,
+        reviewers: Reviewers | None = None,
         progress: Callable[[str], None] | None = None,
         log_file: Path | None = None,
         bucket_suffix: str = "",
@@ -88,7 +89,7 @@ class LocalCloud:
         self.stack = cfn.Stack(cfn.load(template), stack_name, REGION, params)
         self.faults = faults or Faults()
         self.usage = Usage()
-        self.reviewers = reviewers
+        self.reviewers: Reviewers = reviewers if reviewers is not None else SimulatedReviewers()
         self.progress = progress or (lambda message: None)
         self.functions: dict[str, LocalFunction] = {}
         self.rules: list[dict[str, Any]] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -13,15 +12,8 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from bulkqa import keys
 from bulkqa_local.cloud import LocalCloud
-from bulkqa_local.reviewers import SimulatedReviewers
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud(reviewers=SimulatedReviewers()) as c:
-        yield c
 
 
 def _request(cloud: LocalCloud, name: str, manifest_key: str) -> dict[str, Any]:
