@@ -9,14 +9,18 @@ import json
 import logging
 import os
 import sys
-from typing import Any
 
 _LOGGER_NAME = "bulkqa"
 
 
-class _JsonFormatter(logging.Formatter):
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: level, message, the call's fields, and the exception if any.
+
+    Public because the local cloud formats the functions' logs the same way (function-logs.jsonl).
+    """
+
     def format(self, record: logging.LogRecord) -> str:
-        body: dict[str, Any] = {"level": record.levelname, "message": record.getMessage()}
+        body: dict[str, object] = {"level": record.levelname, "message": record.getMessage()}
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             body.update(fields)
@@ -29,20 +33,20 @@ def _logger() -> logging.Logger:
     logger = logging.getLogger(_LOGGER_NAME)
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(_JsonFormatter())
+        handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
     return logger
 
 
-def info(message: str, **fields: Any) -> None:
+def info(message: str, **fields: object) -> None:
     _logger().info(message, extra={"fields": fields})
 
 
-def warning(message: str, **fields: Any) -> None:
+def warning(message: str, **fields: object) -> None:
     _logger().warning(message, extra={"fields": fields})
 
 
-def error(message: str, **fields: Any) -> None:
+def error(message: str, **fields: object) -> None:
     _logger().error(message, extra={"fields": fields})

@@ -173,7 +173,7 @@ class LocalCloud:
             logger.removeHandler(handler)
         stream = self.log_file.open("a", encoding="utf-8") if self.log_file else sys.stderr
         handler = logging.StreamHandler(stream)
-        handler.setFormatter(log._JsonFormatter())
+        handler.setFormatter(log.JsonFormatter())
         logger.addHandler(handler)
         logger.propagate = False
         self._log_handler = handler
