@@ -83,7 +83,13 @@ class LocalCloud:
         progress: Callable[[str], None] | None = None,
         log_file: Path | None = None,
         bucket_suffix: str = "",
+        speedups: bool | None = None,
     ) -> None:
+        # speed-ups (moto_speedups) unless turned off here or by BULKQA_MOTO_SPEEDUPS=0; a moto release
+        # they were not written for is refused now, before anything is started
+        self.speedups = moto_speedups.enabled() if speedups is None else speedups
+        if self.speedups:
+            moto_speedups.check_moto_version()
         params = {"WorkteamArn": LOCAL_WORKTEAM, **{k: str(v) for k, v in (parameters or {}).items()}}
         self.template_path = template
         self.stack = cfn.Stack(cfn.load(template), stack_name, REGION, params)
@@ -136,8 +142,9 @@ class LocalCloud:
         self.faults.install(self, boto3.DEFAULT_SESSION)
         # a private session for the runner's own calls, so they are not counted as the stack's usage
         self.admin = boto3.Session(region_name=REGION)
-        for session in (boto3.DEFAULT_SESSION, self.admin):
-            moto_speedups.skip_signing(session)
+        if self.speedups:
+            for session in (boto3.DEFAULT_SESSION, self.admin):
+                moto_speedups.skip_signing(session)
         self._build()
         self.usage.install(boto3.DEFAULT_SESSION)
         return self
@@ -210,7 +217,8 @@ class LocalCloud:
         from moto.events.models import Rule
 
         cloud = self
-        self._patches.extend(moto_speedups.install())
+        if self.speedups:
+            self._patches.extend(moto_speedups.install())
 
         def invoke(
             backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any

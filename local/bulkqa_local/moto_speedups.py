@@ -18,6 +18,11 @@ removes repeated work and keeps moto's answers, errors included:
 :func:`skip_signing` sends the local requests unsigned (moto checks no signature).
 ``tests/unit/test_moto_speedups.py`` runs the same requests with and without the patches and
 compares the answers. :func:`install` returns the undo list for :func:`uninstall`.
+
+The patches reach into moto's internals, so they are tied to the moto release they were written and
+tested against (:data:`MOTO_VERSION`, pinned in ``pyproject.toml``): :func:`install` refuses any other
+release (:class:`MotoVersionError`). ``BULKQA_MOTO_SPEEDUPS=0`` runs the local cloud on moto and botocore
+as they are, with no patch and no unsigned requests (:func:`enabled`).
 """
 
 from __future__ import annotations
@@ -25,10 +30,42 @@ from __future__ import annotations
 import bisect
 import functools
 import inspect
+import os
 import re
 import threading
 from collections.abc import Callable
 from typing import Any
+
+#: the moto release the patches were written for and differentially tested against
+MOTO_VERSION = "5.2.5"
+#: ``BULKQA_MOTO_SPEEDUPS=0`` (or ``false``, ``no``, ``off``): the local cloud runs without the speed-ups
+SWITCH = "BULKQA_MOTO_SPEEDUPS"
+
+
+class MotoVersionError(RuntimeError):
+    """The installed moto is not the release the speed-ups were written for."""
+
+
+def enabled() -> bool:
+    """Whether the local cloud applies the speed-ups: yes unless ``BULKQA_MOTO_SPEEDUPS`` turns them off."""
+    return os.environ.get(SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def check_moto_version() -> None:
+    """Raise :class:`MotoVersionError`, saying what to do, unless moto is :data:`MOTO_VERSION`."""
+    import moto
+
+    installed = str(getattr(moto, "__version__", "unknown"))
+    if installed != MOTO_VERSION:
+        raise MotoVersionError(
+            f"bulkqa_local.moto_speedups patches moto {MOTO_VERSION}'s internals and was tested against that "
+            f"release only, but moto {installed} is installed. Either install the pinned release "
+            f"(pip install 'moto=={MOTO_VERSION}', as pyproject.toml pins it; `make demo` does this), or run "
+            f"without the speed-ups: {SWITCH}=0 (same results; large runs take about twice as long). "
+            f"To move to another moto release, run tests/unit/test_moto_speedups.py against it and then "
+            f"update MOTO_VERSION and the pin."
+        )
+
 
 _SCALARS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
 _SETS = ("SS", "NS")
@@ -64,7 +101,11 @@ def _wire(value: Any) -> Any:
 
 
 def install() -> list[tuple[Any, str, Any]]:
-    """Apply the patches; returns (owner, attribute, original) for :func:`uninstall`."""
+    """Apply the patches; returns (owner, attribute, original) for :func:`uninstall`.
+
+    Raises :class:`MotoVersionError` before patching anything if moto is not :data:`MOTO_VERSION`.
+    """
+    check_moto_version()
     from botocore import useragent
     from moto.core import base_backend, serialize
     from moto.core import responses as core_responses

@@ -965,3 +965,44 @@ def test_skip_signing_still_signs_presigned_urls(moto: None) -> None:
     assert "Signature" in query_names(default)
     assert query_names(default) == query_names(unpatched)
     assert sent == []  # presigning sends nothing
+
+
+# --- the moto release the speed-ups were written for ----------------------------------------------
+
+
+def test_install_refuses_another_moto_release_and_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto as moto_package
+
+    monkeypatch.setattr(moto_package, "__version__", "5.3.0")
+    with pytest.raises(moto_speedups.MotoVersionError) as refused:
+        moto_speedups.install()
+    message = str(refused.value)
+    assert "moto 5.2.5" in message and "moto 5.3.0 is installed" in message
+    assert "pip install 'moto==5.2.5'" in message  # pin moto back ...
+    assert "BULKQA_MOTO_SPEEDUPS=0" in message  # ... or run without the speed-ups
+    assert not _patched(), "nothing is patched when the release is refused"
+
+
+def test_the_local_cloud_refuses_it_too_unless_the_speedups_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto as moto_package
+
+    from bulkqa_local.cloud import LocalCloud
+
+    monkeypatch.setattr(moto_package, "__version__", "5.3.0")
+    monkeypatch.delenv(moto_speedups.SWITCH, raising=False)
+    with pytest.raises(moto_speedups.MotoVersionError):
+        LocalCloud()  # refused before moto is started or anything patched
+    assert LocalCloud(speedups=False).speedups is False
+    monkeypatch.setenv(moto_speedups.SWITCH, "0")
+    assert LocalCloud().speedups is False
+
+
+@pytest.mark.parametrize(
+    ("value", "on"), [(None, True), ("1", True), ("yes", True), ("0", False), ("false", False), (" OFF ", False)]
+)
+def test_the_switch(monkeypatch: pytest.MonkeyPatch, value: str | None, on: bool) -> None:
+    if value is None:
+        monkeypatch.delenv(moto_speedups.SWITCH, raising=False)
+    else:
+        monkeypatch.setenv(moto_speedups.SWITCH, value)
+    assert moto_speedups.enabled() is on
