@@ -1,6 +1,6 @@
 """Benchmark of the analysis: 1,000,000 synthetic verdicts through write_reports (a standalone script).
 
-    .venv/bin/python bench/bench_analysis.py [N]
+    .venv/bin/python bench/bench_analysis.py [N] [--aggregation M]   (--help: the options)
 
 Targets: 1M verdicts in <= 10 s CPU on one core and <= 500 MB peak memory (whole write_reports run,
 verdicts generated on the fly as a DynamoDB scan would deliver them); >= 500,000 verdicts/s for the
@@ -10,6 +10,7 @@ for a bench runner.
 
 from __future__ import annotations
 
+import argparse
 import collections
 import pathlib
 import random
@@ -35,8 +36,7 @@ TARGETS = {"cpu_seconds": 10.0, "peak_mb": 500.0, "aggregation_rows_per_s": 500_
 
 
 def synthetic(n: int, seed: int = 2019) -> Iterator[Verdict]:
-    """n verdicts over N_CLASSES labels: one reviewer for most items, three for every tenth, a few "
-    "unreviewed."""
+    """n verdicts over N_CLASSES labels: one reviewer for most items, three for every tenth, a few unreviewed."""
     rng = random.Random(seed)
     rand = rng.random
     labels = [f"class-{i:02d}" for i in range(N_CLASSES)]
@@ -107,8 +107,21 @@ def run(n: int = N_VERDICTS, aggregation_n: int = N_AGGREGATION) -> dict[str, An
 
 
 def main(argv: list[str]) -> int:
-    n = int(argv[1]) if len(argv) > 1 else N_VERDICTS
-    result = run(n)
+    parser = argparse.ArgumentParser(
+        prog="bench/bench_analysis.py",
+        description="write_reports over N synthetic verdicts, then the aggregation alone over M.",
+        epilog="A quick measurement: bench/bench_analysis.py 200000 (the targets scale with N).",
+    )
+    parser.add_argument("n", nargs="?", type=int, default=N_VERDICTS, help=f"verdicts (default {N_VERDICTS:,})")
+    parser.add_argument(
+        "--aggregation",
+        type=int,
+        default=N_AGGREGATION,
+        metavar="M",
+        help=f"verdicts for the aggregation alone (default {N_AGGREGATION:,})",
+    )
+    args = parser.parse_args(argv[1:])
+    result = run(args.n, args.aggregation)
     print(
         f"write_reports: {result['verdicts']:,} verdicts in {result['cpu_seconds']} s CPU "
         f"({result['wall_seconds']} s wall): {result['rows_per_s']:,} verdicts/s"

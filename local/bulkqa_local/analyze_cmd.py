@@ -18,9 +18,10 @@ import pathlib
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from bulkqa.analysis import AnalysisOptions, Verdict, validate_edges
+from bulkqa.report_types import Report, Summary
 from bulkqa.reports import REPORT_FILES, write_reports
 
 REQUIRED = ("s3_image_url", "label", "confidence", "WorkerConfirmCount", "WorkerDisconfirmCount")
@@ -192,38 +193,31 @@ def _reviewers(text: str, line: int) -> dict[str, str] | None:
     return out or None
 
 
-def _table(report: dict[str, Any]) -> list[str]:
+def _table(report: Report) -> list[str]:
     def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.1f}"
 
     def num(value: float | None) -> str:
         return "n/a" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
 
+    def interval(entry: Summary) -> str:
+        ci = entry["pct_correct_ci95"]
+        return f"{ci[0]:.1f}-{ci[1]:.1f}" if ci else "n/a"
+
     rows = [("label", "reviewed", "% correct", "95 % CI", "walk", "bound")]
     for entry in report["classes"]:
-        ci = entry["pct_correct_ci95"]
         rows.append(
             (
                 entry["label"],
                 str(entry["total"]),
                 pct(entry["pct_correct"]),
-                f"{ci[0]:.1f}-{ci[1]:.1f}" if ci else "n/a",
+                interval(entry),
                 num(entry["threshold"]["bucket_walk"]),
                 num(entry["threshold"]["precision_bound"]),
             )
         )
     totals = report["totals"]
-    ci = totals["pct_correct_ci95"]
-    rows.append(
-        (
-            "TOTALS",
-            str(totals["total"]),
-            pct(totals["pct_correct"]),
-            f"{ci[0]:.1f}-{ci[1]:.1f}" if ci else "n/a",
-            "",
-            "",
-        )
-    )
+    rows.append(("TOTALS", str(totals["total"]), pct(totals["pct_correct"]), interval(totals), "", ""))
     widths = [min(max(len(r[i]) for r in rows), 40) for i in range(len(rows[0]))]
     lines = []
     for r in rows:

@@ -10,16 +10,21 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from bulkqa.report_types import Report, Summary
 from bulkqa.reports import REPORT_FILES
 
-from .cloud import LocalCloud
+from .cloud import TEMPLATE, LocalCloud
 from .faults import Faults
-from .reviewers import ScriptedReviewers, SimulatedReviewers
+from .reviewers import Reviewers, ScriptedReviewers, SimulatedReviewers
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
 
 RUN_FILES = (*REPORT_FILES, "rejected.csv")  # the files a run writes to --out (interfaces.md)
 
@@ -54,13 +59,14 @@ class DemoResult:
     status: str
     run_id: str | None
     out_dir: Path | None
-    report: dict[str, Any] | None
+    report: Report | None
+    #: aws-usage.json (bulkqa_local.usage.Usage.report)
     usage: dict[str, Any]
     seconds: float
     error: str | None = None
     cause: str | None = None
     failed_state: str | None = None
-    executions: list[dict[str, Any]] = field(default_factory=list)
+    executions: list[DescribeExecutionOutputTypeDef] = field(default_factory=list)
 
 
 def _sample() -> bytes:
@@ -81,7 +87,7 @@ def run_demo(
     seed: int = 0,
     max_objects_per_job: int = 100_000,
     quiet: bool = True,
-    cloud_hook: Any = None,
+    cloud_hook: Callable[[LocalCloud], object] | None = None,
     check_seconds: int = 10,
     timeout: float = 4 * 3600,
     template: Path | None = None,
@@ -89,7 +95,7 @@ def run_demo(
     started = time.monotonic()
     data = csv_path.read_bytes() if csv_path else _sample()
     name = csv_path.name if csv_path else "sample.csv"
-    reviewers: Any
+    reviewers: Reviewers
     if answers:
         reviewers = ScriptedReviewers.from_csv(answers)
         workers = len(reviewers.workers)
@@ -103,14 +109,22 @@ def run_demo(
         "MaxObjectsPerJob": max_objects_per_job,
         "CompletionCheckSeconds": check_seconds,
     }
-    say = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr, flush=True)
+
     import tempfile
 
     log_file = Path(tempfile.mkstemp(prefix="bulkqa-functions-", suffix=".jsonl")[1])
-    kwargs: dict[str, Any] = {"faults": faults, "reviewers": reviewers, "progress": say, "log_file": log_file}
-    if template:
-        kwargs["template"] = template
-    with LocalCloud(parameters, **kwargs) as cloud:
+    with LocalCloud(
+        parameters,
+        faults=faults,
+        reviewers=reviewers,
+        progress=say,
+        log_file=log_file,
+        template=template or TEMPLATE,
+    ) as cloud:
         if cloud_hook:
             cloud_hook(cloud)
         say(f"local stack ready: bucket {cloud.bucket}; uploading {name} to incoming/")
@@ -139,7 +153,7 @@ def run_demo(
         failure = _failure(cloud, execution) if status != "SUCCEEDED" else (None, None, None)
         if not run_id:
             run_id = _run_id_from_history(cloud, execution["executionArn"])
-        report = None
+        report: Report | None = None
         out_dir = None
         if run_id:
             out_dir = out or Path("out") / run_id
@@ -155,8 +169,8 @@ def run_demo(
                     break
             images = 0
             if (out_dir / "report.json").exists():
-                report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
-                images = int(report.get("rows", {}).get("accepted", 0))
+                report = _read_report(out_dir / "report.json")
+                images = report["rows"]["accepted"]
             usage = cloud.usage.report(images)
             usage["faults_injected"] = dict(cloud.faults.injected)
             (out_dir / "aws-usage.json").write_text(json.dumps(usage, indent=2) + "\n", encoding="utf-8")
@@ -206,7 +220,12 @@ def _run_id_from_history(cloud: LocalCloud, arn: str) -> str | None:
     return None
 
 
-def _failure(cloud: LocalCloud, execution: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+def _read_report(path: Path) -> Report:
+    """report.json as the analysis wrote it (bulkqa.reports.write_reports: a Report)."""
+    return cast("Report", json.loads(path.read_text(encoding="utf-8")))
+
+
+def _failure(cloud: LocalCloud, execution: DescribeExecutionOutputTypeDef) -> tuple[str | None, str | None, str | None]:
     error, cause = execution.get("error"), execution.get("cause")
     failed_state = None
     for event in cloud.history(execution["executionArn"]):
@@ -225,14 +244,11 @@ def _failure(cloud: LocalCloud, execution: dict[str, Any]) -> tuple[str | None, 
     return error, cause, failed_state
 
 
-def print_table(report: dict[str, Any]) -> None:
+def print_table(report: Report) -> None:
     """The blog's table in the terminal (bucket columns without any reviewed item are left out)."""
-    buckets = report.get("buckets", [])
-    used = [
-        n
-        for n in range(len(buckets))
-        if any(c.get("buckets", [{}] * len(buckets))[n].get("total") for c in report.get("classes", []))
-    ]
+    buckets = report["buckets"]
+    classes = report["classes"]
+    used = [n for n in range(len(buckets)) if any(c["buckets"][n]["total"] for c in classes)]
     header = f"{'Label':<18}{'Total':>7}{'Conf':>6}{'Disc':>6}{'Split':>6}{'%Correct':>10}"
     for n in used:
         low, high = buckets[n]
@@ -240,22 +256,23 @@ def print_table(report: dict[str, Any]) -> None:
     print(header)
     print("-" * len(header))
 
-    def pct(value: Any) -> str:
+    def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.1f}%"
 
-    rows = [*report.get("classes", []), {"label": "TOTALS", **report.get("totals", {})}]
-    for row in rows:
+    rows: list[tuple[str, Summary]] = [(c["label"], c) for c in classes]
+    rows.append(("TOTALS", report["totals"]))
+    for label, row in rows:
         line = (
-            f"{str(row['label'])[:17]:<18}{row.get('total', 0):>7}{row.get('confirmed', 0):>6}"
-            f"{row.get('disconfirmed', 0):>6}{row.get('split', 0):>6}{pct(row.get('pct_correct')):>10}"
+            f"{label[:17]:<18}{row['total']:>7}{row['confirmed']:>6}"
+            f"{row['disconfirmed']:>6}{row['split']:>6}{pct(row['pct_correct']):>10}"
         )
         for n in used:
-            line += f"{pct(row.get('buckets', [])[n].get('pct_correct')):>10}"
+            line += f"{pct(row['buckets'][n]['pct_correct']):>10}"
         print(line)
-    average = report.get("class_average", {})
-    line = f"{'Class average':<18}{'':>25}{pct(average.get('pct_correct')):>10}"
+    average = report["class_average"]
+    line = f"{'Class average':<18}{'':>25}{pct(average['pct_correct']):>10}"
     for n in used:
-        line += f"{pct(average.get('buckets', [])[n].get('pct_correct')):>10}"
+        line += f"{pct(average['buckets'][n]['pct_correct']):>10}"
     print(line)
 
 
