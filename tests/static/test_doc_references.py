@@ -192,6 +192,22 @@ def test_the_docs_are_scanned() -> None:
         assert name in scanned
 
 
+_IN_PAGE_LINK = re.compile(r"\]\(#([\w-]+)\)")
+
+
+def test_in_page_links_resolve() -> None:
+    """``[text](#anchor)`` in the Markdown files names a heading of the same file."""
+    broken = []
+    for path in scanned_files():
+        if path.suffix != ".md":
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            for anchor in _IN_PAGE_LINK.findall(line):
+                if anchor not in anchors(path):
+                    broken.append(f"{path.relative_to(ROOT)}:{number}: #{anchor}")
+    assert not broken, "in-page links without a matching heading:\n" + "\n".join(broken)
+
+
 def test_run_outputs_are_documented() -> None:
     text = INTERFACES.read_text(encoding="utf-8")
     for name in sorted(RUN_OUTPUTS):
