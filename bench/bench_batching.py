@@ -21,26 +21,41 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "functions"))
 
 from bulkqa import batching, keys  # noqa: E402
+from bulkqa.model import AcceptedRow  # noqa: E402
 
 LABELS = 100
 DUPLICATE_EVERY = 50_000  # one cross-chunk duplicate per 50,000 rows
 
 
-def rows(n: int) -> Iterator[list[Any]]:
+def rows(n: int) -> Iterator[AcceptedRow]:
     for i in range(n):
         j = i - 40_000 if i % DUPLICATE_EVERY == DUPLICATE_EVERY - 1 else i  # repeats a row of an earlier chunk
         label = f"label-{j % LABELS:03d}"
         uri = f"s3://bulk-label-qa-labelsbucket-example/images/folder{j % 997}/image_{j:08d}.jpg"
-        yield [i + 2, keys.item_id(uri, label), uri, uri[40:], label, 50.0 + (j % 5000) / 100]
+        yield AcceptedRow(i + 2, keys.item_id(uri, label), uri, uri[40:], label, 50.0 + (j % 5000) / 100)
 
 
-def run(n: int) -> dict[str, Any]:
+class BatchingRun(TypedDict):
+    rows: int
+    images: int
+    duplicates: int
+    tasks: int
+    labels: int
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    spill_mb: float
+    batch_documents_mb: float
+    manifest_mb: float
+
+
+def run(n: int) -> BatchingRun:
     started, cpu = time.perf_counter(), time.process_time()
     tasks = document_bytes = manifest_bytes = 0
     with tempfile.TemporaryDirectory(prefix="bench-batches-") as tmp:
@@ -72,9 +87,10 @@ def run(n: int) -> dict[str, Any]:
     }
 
 
-def run_in_child(n: int) -> dict[str, Any]:
+def run_in_child(n: int) -> BatchingRun:
     out = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True, text=True, check=True)
-    return dict(json.loads(out.stdout))
+    result: BatchingRun = json.loads(out.stdout)
+    return result
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """Analyse the run's verdicts and write the reports under reports/<run id>/."""
 
-from typing import Any
-
 from bulkqa import analyze_step, deps, settings
+from bulkqa.model import AnalyzeResult
+from bulkqa.ports import LambdaContext, RawEvent
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: RawEvent, context: LambdaContext) -> AnalyzeResult:
     config = settings.analysis_settings()
     return analyze_step.analyze(
         event, config, deps.store(config.stack), deps.labels(config.stack), deps.runs(config.stack)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from . import keys, log
-from .adapters.dynamodb import LabelsTable, RunsTable
-from .adapters.s3 import ObjectStore
+from .model import AnalyzeInput, AnalyzeResult, IngestSummary, StoredLabel
+from .ports import LabelsTable, ObjectStore, RawEvent, RunsTable
 from .settings import AnalysisSettings
-from .steps import _require_str
+from .steps.common import require_str
+
+if TYPE_CHECKING:
+    from .analysis import Verdict
 
 VERDICT_ATTRIBUTES = (
     "s3_image_url",
@@ -24,7 +27,8 @@ VERDICT_ATTRIBUTES = (
 )
 
 
-def verdicts(items: Iterator[dict[str, Any]]) -> Iterator[Any]:
+def verdicts(items: Iterable[StoredLabel]) -> Iterator[Verdict]:
+    """Labels-table items (with the :data:`VERDICT_ATTRIBUTES`) -> the analysis' verdicts."""
     from .analysis import Verdict
 
     for item in items:
@@ -39,15 +43,19 @@ def verdicts(items: Iterator[dict[str, Any]]) -> Iterator[Any]:
         )
 
 
+def parse_analyze(event: RawEvent) -> AnalyzeInput:
+    return {"run_id": require_str(event, "run_id"), "partial": bool(event.get("partial", False))}
+
+
 def analyze(
-    event: Mapping[str, Any], settings: AnalysisSettings, store: ObjectStore, labels: LabelsTable, runs: RunsTable
-) -> dict[str, Any]:
+    event: RawEvent, settings: AnalysisSettings, store: ObjectStore, labels: LabelsTable, runs: RunsTable
+) -> AnalyzeResult:
     from .analysis import AnalysisOptions, RowCounts
     from .reports import write_reports
 
-    run_id = _require_str(event, "run_id")
-    partial = bool(event.get("partial", False))
-    summary = store.read_json(keys.ingest_summary_key(run_id))
+    request = parse_analyze(event)
+    run_id, partial = request["run_id"], request["partial"]
+    summary: IngestSummary = store.read_json(keys.ingest_summary_key(run_id))
     counts = summary["rows"]
     rows = RowCounts(
         int(counts["total"]), int(counts["accepted"]), int(counts["rejected"]), int(counts["below_min_confidence"])
@@ -70,15 +78,14 @@ def analyze(
             for upload in uploads:
                 upload.result()
     store.copy(keys.rejected_key(run_id), prefix + "rejected.csv")
-    totals = report.get("totals", {})
     runs.update(f"run#{run_id}", {"status": "partial report" if partial else "analyzed", "report": prefix})
-    result = {
+    result: AnalyzeResult = {
         "run_id": run_id,
         "report_prefix": f"s3://{store.bucket}/{prefix}",
         "partial": partial,
         "rows": counts,
-        "reviewed": totals.get("total"),
-        "pct_correct": totals.get("pct_correct"),
+        "reviewed": report["totals"]["total"],
+        "pct_correct": report["totals"]["pct_correct"],
     }
     log.info("analysis written", **result)
     return result

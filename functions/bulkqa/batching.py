@@ -11,9 +11,10 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TypeVar
 
 from . import keys
+from .model import AcceptedRow, BatchDocument, ManifestLine, RejectedRow
 from .prelabel import BATCH_FORMAT_VERSION
 
 T = TypeVar("T")
@@ -23,36 +24,35 @@ T = TypeVar("T")
 class Batch:
     seq: int
     label: str
-    items: list[list[Any]]  # accepted rows: [line, item_id, s3_uri, image, label, confidence]
+    items: list[AcceptedRow]
 
     @property
     def digest(self) -> str:
-        return keys.batch_digest([row[1] for row in self.items])
+        return keys.batch_digest([row.item_id for row in self.items])
 
     def key(self, run_id: str) -> str:
         return keys.batch_key(run_id, self.seq, self.digest)
 
-    def document(self, run_id: str) -> dict[str, Any]:
+    def document(self, run_id: str) -> BatchDocument:
         return {
             "version": BATCH_FORMAT_VERSION,
             "run_id": run_id,
             "seq": self.seq,
             "label": self.label,
             "items": [
-                {"id": r[1], "image": r[3], "s3_uri": r[2], "confidence": r[5], "line": r[0]} for r in self.items
+                {"id": r.item_id, "image": r.image, "s3_uri": r.s3_uri, "confidence": r.confidence, "line": r.line}
+                for r in self.items
             ],
         }
 
     def manifest_line(self, run_id: str, bucket: str) -> str:
-        return json.dumps(
-            {
-                "source-ref": f"s3://{bucket}/{self.key(run_id)}",
-                "batch-id": f"{self.seq:06d}-{self.digest}",
-                "label": self.label,
-                "image-count": len(self.items),
-            },
-            ensure_ascii=False,
-        )
+        line: ManifestLine = {
+            "source-ref": f"s3://{bucket}/{self.key(run_id)}",
+            "batch-id": f"{self.seq:06d}-{self.digest}",
+            "label": self.label,
+            "image-count": len(self.items),
+        }
+        return json.dumps(line, ensure_ascii=False)
 
 
 def duplicate_reason(kept_line: int) -> str:
@@ -72,8 +72,8 @@ class Planned:
     images: int  # accepted rows after cross-chunk de-duplication
     tasks: int
     labels: int
-    duplicates: list[list[Any]]  # rejected rows: [line, reason, image, label, confidence], in line order
-    kept_over_duplicates: list[list[Any]]  # rows whose item a later duplicate overwrote
+    duplicates: list[RejectedRow]  # in line order
+    kept_over_duplicates: list[AcceptedRow]  # rows whose item a later duplicate overwrote, in line order
 
 
 class SpillPlanner:
@@ -104,13 +104,12 @@ class SpillPlanner:
     def _label_bucket(self, label: str) -> int:
         return zlib.crc32(label.encode("utf-8")) % self._buckets
 
-    def add(self, row: list[Any]) -> None:
-        """One accepted row: [line, item_id, s3_uri, image, label, confidence]; lines must increase."""
-        line = int(row[0])
+    def add(self, row: AcceptedRow) -> None:
+        """One accepted row; lines must increase."""
+        line, item, label = row.line, row.item_id, row.label
         if line <= self._last_line:
             raise ValueError(f"rows must be added in line order: line {line} after line {self._last_line}")
         self._last_line = line
-        item, label = row[1], row[4]
         self._item_files[int(item[:6], 16) % self._buckets].write(json.dumps([line, item, label]) + "\n")
         self._label_files[self._label_bucket(label)].write(json.dumps(row, ensure_ascii=False) + "\n")
 
@@ -143,16 +142,18 @@ class SpillPlanner:
             next_seq[label] = seq
             seq += -(-per_label[label] // batch_size)
         # 3. each label bucket in file order: cut full batches as they fill, the rest at the end
-        duplicates: list[list[Any]] = []
-        kept_over: list[list[Any]] = []
+        duplicates: list[RejectedRow] = []
+        kept_over: list[AcceptedRow] = []
         for n in range(self._buckets):
-            open_batches: dict[str, list[list[Any]]] = {}
+            open_batches: dict[str, list[AcceptedRow]] = {}
             with (self._dir / f"labels-{n:03d}.jsonl").open(encoding="utf-8") as handle:
                 for text in handle:
-                    row = json.loads(text)
-                    line, item, label = row[0], row[1], row[4]
+                    row = AcceptedRow(*json.loads(text))
+                    line, item, label = row.line, row.item_id, row.label
                     if line in kept_line:
-                        duplicates.append([line, duplicate_reason(kept_line[line]), row[3], label, str(row[5])])
+                        duplicates.append(
+                            RejectedRow(line, duplicate_reason(kept_line[line]), row.image, label, str(row.confidence))
+                        )
                         continue
                     if item in rewrite:
                         kept_over.append(row)
@@ -166,6 +167,6 @@ class SpillPlanner:
                 if items:
                     emit(Batch(next_seq[label], label, items))
                     next_seq[label] += 1
-        duplicates.sort(key=lambda r: int(r[0]))
-        kept_over.sort(key=lambda r: int(r[0]))
+        duplicates.sort(key=lambda r: r.line)
+        kept_over.sort(key=lambda r: r.line)
         return Planned(sum(per_label.values()), seq, len(per_label), duplicates, kept_over)

@@ -13,17 +13,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import keys
 from .errors import MalformedAnswer
+from .model import ConsolidatedContent, ConsolidationEntry, ExcludedAnswer
 from .verdict import CONFIRM, REJECT, UNREVIEWED, classify
 
 ANSWER_PREFIX = "image-"
 ANSWER_VALUE = "correct"
 
 
-def verdicts_from_answer(content: Mapping[str, Any], batch: keys.BatchRef) -> dict[str, bool]:
+def verdicts_from_answer(content: object, batch: keys.BatchRef) -> dict[str, bool]:
     """One reviewer's answer -> {item id: confirmed?}; MalformedAnswer if it does not fit the batch."""
     if not isinstance(content, Mapping):
         raise MalformedAnswer("the answer is not a JSON object")
@@ -74,12 +74,12 @@ class ObjectResult:
     dataset_object_id: str
     batch: keys.BatchRef | None
     images: dict[str, ImageTally] = field(default_factory=dict)
-    excluded: list[dict[str, str]] = field(default_factory=list)
+    excluded: list[ExcludedAnswer] = field(default_factory=list)
     error: str | None = None
 
-    def response_entry(self, label_attribute_name: str, unknown: Iterable[str] = ()) -> dict[str, Any]:
+    def response_entry(self, label_attribute_name: str, unknown: Iterable[str] = ()) -> ConsolidationEntry:
         unknown_ids = sorted(set(unknown))
-        content: dict[str, Any] = {
+        content: ConsolidatedContent = {
             "batch_id": self.batch.batch_id if self.batch else None,
             "images": {
                 item: {
@@ -101,7 +101,7 @@ class ObjectResult:
         }
 
 
-def _answer_content(annotation: Mapping[str, Any], read_text: Callable[[str], str]) -> Any:
+def _answer_content(annotation: Mapping[str, object], read_text: Callable[[str], str]) -> object:
     data = annotation.get("annotationData")
     if not isinstance(data, Mapping):
         raise MalformedAnswer("annotation has no annotationData")
@@ -119,7 +119,7 @@ def _answer_content(annotation: Mapping[str, Any], read_text: Callable[[str], st
     return raw
 
 
-def consolidate(payload: Any, read_text: Callable[[str], str]) -> list[ObjectResult]:
+def consolidate(payload: object, read_text: Callable[[str], str]) -> list[ObjectResult]:
     """Combine every reviewer's answer per data object. Never raises for one bad answer or object."""
     if not isinstance(payload, list):
         raise MalformedAnswer("the consolidation payload is not a JSON list")

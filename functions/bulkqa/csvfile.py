@@ -20,14 +20,13 @@ import io
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from .errors import InvalidLabelFile
+from .model import ChunkJSON, HeaderJSON
 
 IMAGE_COLUMNS = ("image_local_path", "s3_image_url")
 REQUIRED = ("label", "confidence")
 HEADER_LIMIT = 10 * 1024  # as Step Functions' CSV reader: a header of at most 10 KiB
-MAX_RECORD_BYTES = 64 * 1024
 MAX_LABEL_CHARS = 256
 MAX_IMAGE_CHARS = 1024
 SAMPLE_ROWS = 1000
@@ -46,7 +45,7 @@ class Header:
     confidence_index: int
     data_start: int  # byte offset of the first data record
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> HeaderJSON:
         return {
             "columns": list(self.columns),
             "image_column": self.image_column,
@@ -57,7 +56,7 @@ class Header:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Header:
+    def from_json(cls, data: HeaderJSON) -> Header:
         return cls(
             tuple(str(c) for c in data["columns"]),
             str(data["image_column"]),
@@ -75,7 +74,7 @@ class Chunk:
     end: int
     first_line: int
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> ChunkJSON:
         return {"chunk": self.index, "start": self.start, "end": self.end, "first_line": self.first_line}
 
 

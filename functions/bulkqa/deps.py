@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from . import aws
 from .adapters.dynamodb import LabelsTable, RunsTable
 from .adapters.s3 import ObjectStore
 from .adapters.sagemaker import GroundTruthJobs
 from .adapters.stepfunctions import TaskCallbacks
+from .ports import LambdaContext
 from .settings import LabelingSettings, StackSettings
 
 
@@ -29,9 +29,9 @@ def callbacks() -> TaskCallbacks:
     return TaskCallbacks(aws.client("stepfunctions"))
 
 
-def ground_truth(settings: LabelingSettings, context: Any) -> GroundTruthJobs:
+def ground_truth(settings: LabelingSettings, context: LambdaContext) -> GroundTruthJobs:
     """Ground Truth jobs in this function's own account, region and partition."""
-    arn = str(getattr(context, "invoked_function_arn", "") or "")
+    arn = context.invoked_function_arn or ""
     parts = arn.split(":")
     partition, region, account = (
         (parts[1], parts[3], parts[4])

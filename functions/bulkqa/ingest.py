@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import csvfile, keys
+from .model import AcceptedRow, BelowMinRow, ChunkResultJSON, LabelItem, RejectedRow
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
@@ -35,11 +36,11 @@ class ChunkResult:
     first_line: int
     rows: int = 0
     blank: int = 0
-    accepted: list[list[Any]] = field(default_factory=list)  # [line, item_id, s3_uri, image, label, confidence]
-    rejected: list[list[Any]] = field(default_factory=list)  # [line, reason, image, label, confidence]
-    below_min: list[list[Any]] = field(default_factory=list)  # [line, image, label, confidence]
+    accepted: list[AcceptedRow] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    below_min: list[BelowMinRow] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ChunkResultJSON:
         return {
             "chunk": self.chunk,
             "first_line": self.first_line,
@@ -54,6 +55,19 @@ class ChunkResult:
             "rejected": self.rejected,
             "below_min": self.below_min,
         }
+
+    @classmethod
+    def from_json(cls, data: Any) -> ChunkResult:
+        """A chunk result read back from S3 (``json.loads`` of what :meth:`to_json` wrote)."""
+        return cls(
+            int(data["chunk"]),
+            int(data["first_line"]),
+            int(data["rows"]),
+            int(data["blank"]),
+            [AcceptedRow(*row) for row in data["accepted"]],
+            [RejectedRow(*row) for row in data["rejected"]],
+            [BelowMinRow(*row) for row in data["below_min"]],
+        )
 
 
 def image_uri(value: str, column: str, rules: Rules) -> str:
@@ -168,13 +182,13 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
             if item in seen:
                 raise ValueError(f"duplicate of line {seen[item]} (same image and label); the first one is kept")
         except ValueError as exc:
-            result.rejected.append([line, str(exc), _clip(image_raw), _clip(label), _clip(conf_raw)])
+            result.rejected.append(RejectedRow(line, str(exc), _clip(image_raw), _clip(label), _clip(conf_raw)))
             continue
         seen[item] = line
         if confidence < rules.min_confidence:
-            result.below_min.append([line, image_raw, label, confidence])
+            result.below_min.append(BelowMinRow(line, image_raw, label, confidence))
             continue
-        result.accepted.append([line, item, uri, image_raw, label, confidence])
+        result.accepted.append(AcceptedRow(line, item, uri, image_raw, label, confidence))
     return result
 
 
@@ -183,7 +197,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= _RAW_LIMIT else text[:_RAW_LIMIT] + "…"
 
 
-def label_item(run_id: str, accepted: list[Any]) -> dict[str, Any]:
+def label_item(run_id: str, accepted: AcceptedRow) -> LabelItem:
     """The labels-table item of an accepted row (2019 attribute names kept)."""
     line, item, uri, image, label, confidence = accepted
     return {

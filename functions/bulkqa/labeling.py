@@ -1,19 +1,24 @@
 """The labeling step: what a reviewer backend must do, and the Ground Truth request for it.
 
 Ground Truth closed to new AWS customers on 2026-07-30. Everything the workflow needs from a
-reviewer backend is the :class:`ReviewBackend` protocol below: start a job for a manifest of batches
-(idempotently) and report its status. Ground Truth is the one implementation today
+reviewer backend is the ``ReviewBackend`` protocol (``bulkqa.ports``): start a job for a manifest of
+batches (idempotently) and report its status. Ground Truth is the one implementation today
 (``adapters/sagemaker.py``); another backend plugs in by implementing the same three methods and
-calling ``post_labeling``'s consolidation with the same answer format.
+calling ``post_labeling``'s consolidation with the same answer format. This module holds the job's
+spec and status, and the Ground Truth request for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 from . import keys
+from .model import JobResult
 from .settings import LabelingSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.type_defs import CreateLabelingJobRequestTypeDef
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 
@@ -31,7 +36,7 @@ class JobStatus:
     def terminal(self) -> bool:
         return self.status in TERMINAL
 
-    def result(self) -> dict[str, Any]:
+    def result(self) -> JobResult:
         """What the workflow receives when the job is done (small: counts and pointers only)."""
         return {
             "job_name": self.name,
@@ -55,18 +60,7 @@ class JobSpec:
         return keys.job_name(self.run_id, self.part)
 
 
-class ReviewBackend(Protocol):
-    def start(self, spec: JobSpec) -> str:
-        """Start the job if it does not exist yet; return its ARN (same ARN when called twice)."""
-
-    def status(self, name: str) -> JobStatus:
-        """The job's current status."""
-
-    def arn_for(self, name: str) -> str:
-        """The job's ARN without calling the service."""
-
-
-def create_labeling_job_request(spec: JobSpec, settings: LabelingSettings) -> dict[str, Any]:
+def create_labeling_job_request(spec: JobSpec, settings: LabelingSettings) -> CreateLabelingJobRequestTypeDef:
     """The ``CreateLabelingJob`` request of a custom bulk-QA job (contracts file section 4)."""
     per_task = f"{spec.tasks} screens" if spec.tasks != 1 else "1 screen"
     return {

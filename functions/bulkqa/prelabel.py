@@ -7,17 +7,17 @@ Ground Truth fails the whole labeling job when this function raises, so a malfor
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from . import keys
 from .errors import MalformedBatch
+from .model import TaskImage, TaskInput
 
 BATCH_FORMAT_VERSION = 1
 MAX_BATCH_SIZE = 100
 
 
-def task_input(batch: Any, ref: keys.BatchRef) -> dict[str, Any]:
-    """Validate a batch document and build the page's input.
+def task_input(batch: object, ref: keys.BatchRef) -> TaskInput:
+    """Validate a batch document (parsed JSON, not trusted) and build the page's input.
 
     ``task.input`` = ``{"batch_id", "label", "image_count", "images": [{"id", "uri", "name",
     "confidence"}]}``. The page escapes every value; ids are 16 lower-case hex digits.
@@ -33,7 +33,7 @@ def task_input(batch: Any, ref: keys.BatchRef) -> dict[str, Any]:
     items = batch.get("items")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH_SIZE:
         raise MalformedBatch(f"{where} must list 1..{MAX_BATCH_SIZE} items")
-    images: list[dict[str, Any]] = []
+    images: list[TaskImage] = []
     for n, item in enumerate(items):
         if not isinstance(item, dict):
             raise MalformedBatch(f"{where}: item {n} is not an object")
@@ -45,7 +45,7 @@ def task_input(batch: Any, ref: keys.BatchRef) -> dict[str, Any]:
         if not isinstance(conf, (int, float)) or isinstance(conf, bool) or not math.isfinite(conf):
             raise MalformedBatch(f"{where}: item {n} has no numeric confidence")
         images.append({"id": item_id, "uri": uri, "name": name if isinstance(name, str) else uri, "confidence": conf})
-    ids = [str(image["id"]) for image in images]
+    ids = [image["id"] for image in images]
     if len(set(ids)) != len(ids):
         raise MalformedBatch(f"{where} lists an item twice")
     if keys.batch_digest(ids) != ref.digest:

@@ -1,10 +1,10 @@
 """Validate one chunk of the CSV and store one labels-table item per accepted (image, label)."""
 
-from typing import Any
-
 from bulkqa import deps, settings, steps
+from bulkqa.model import ChunkSummary
+from bulkqa.ports import LambdaContext, RawEvent
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: RawEvent, context: LambdaContext) -> ChunkSummary:
     config = settings.ingest_settings()
     return steps.ingest_chunk(event, config, deps.store(config.stack), deps.labels(config.stack))

@@ -1,11 +1,11 @@
 """Resume the workflow when Ground Truth reports a labeling job Completed, Failed or Stopped."""
 
-from typing import Any
-
 from bulkqa import deps, settings, steps
+from bulkqa.model import JobEventResult
+from bulkqa.ports import LambdaContext, RawEvent
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: RawEvent, context: LambdaContext) -> JobEventResult:
     config = settings.labeling_settings()
     return steps.on_labeling_job_event(
         event, deps.runs(config.stack), deps.ground_truth(config, context), deps.callbacks()

@@ -1,10 +1,10 @@
 """Check the uploaded file (a label CSV with the needed columns) and plan the ingest chunks."""
 
-from typing import Any
-
 from bulkqa import deps, settings, steps
+from bulkqa.model import IngestPlan
+from bulkqa.ports import LambdaContext, RawEvent
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: RawEvent, context: LambdaContext) -> IngestPlan:
     config = settings.ingest_settings()
     return steps.plan_ingest(event, config, deps.store(config.stack))

@@ -1,11 +1,11 @@
 """Start (or resume waiting for) one labeling job; invoked with a task token by the workflow."""
 
-from typing import Any
-
 from bulkqa import deps, settings, steps
+from bulkqa.model import StartJobResult
+from bulkqa.ports import LambdaContext, RawEvent
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: RawEvent, context: LambdaContext) -> StartJobResult:
     config = settings.labeling_settings()
     return steps.start_labeling_job(
         event,

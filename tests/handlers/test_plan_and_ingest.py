@@ -363,10 +363,10 @@ def test_make_batches_streams_many_chunks_with_duplicates_across_them(
     cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Small chunks, read-ahead and PUT rounds, so every streaming path of make_batches runs."""
-    from bulkqa import steps
+    from bulkqa.steps import batch_step
 
-    monkeypatch.setattr(steps, "READ_AHEAD", 2)
-    monkeypatch.setattr(steps, "PUT_ROUND", 3)
+    monkeypatch.setattr(batch_step, "READ_AHEAD", 2)
+    monkeypatch.setattr(batch_step, "PUT_ROUND", 3)
     for logical in ("PlanIngestFunction", "IngestLabelsFunction"):
         monkeypatch.setitem(cloud.function_by_logical_id(logical).environment, "INGEST_CHUNK_BYTES", "1024")
     monkeypatch.setitem(cloud.function_by_logical_id("IngestLabelsFunction").environment, "MIN_CONFIDENCE", "50")

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bulkqa import batching, keys
+from bulkqa.model import AcceptedRow
 from tests.support import batching_reference as reference
 
 LABELS = ["Crab", "Sea Turtle", 'Lobster, "king"', "Seestern\nmit Umbruch", "Écrevisse", "Z"]
 
 
-def accepted_rows(seed: int, n: int) -> list[list[Any]]:
+def accepted_rows(seed: int, n: int) -> list[AcceptedRow]:
     """Accepted rows as chunk results hold them, in line order; some repeat an earlier (image, label)."""
     rng = random.Random(seed)
-    rows: list[list[Any]] = []
+    rows: list[AcceptedRow] = []
     line = 1
     for i in range(n):
         line += rng.choice((1, 1, 1, 2, 5))  # rejected, blank and below-minimum rows leave gaps
@@ -28,11 +28,11 @@ def accepted_rows(seed: int, n: int) -> list[list[Any]]:
             image = f"images/{i:05d}.jpg"
             uri = f"s3://bucket/{image}"
             item = keys.item_id(uri, label)
-        rows.append([line, item, uri, image, label, round(rng.uniform(0, 100), 3)])
+        rows.append(AcceptedRow(line, item, uri, image, label, round(rng.uniform(0, 100), 3)))
     return rows
 
 
-def batch_facts(batches: list[batching.Batch]) -> list[tuple[int, str, list[list[Any]]]]:
+def batch_facts(batches: list[batching.Batch]) -> list[tuple[int, str, list[AcceptedRow]]]:
     return [(b.seq, b.label, b.items) for b in sorted(batches, key=lambda b: b.seq)]
 
 
@@ -64,9 +64,9 @@ def test_the_streaming_plan_equals_the_in_memory_one(
     assert [b.seq for b in sorted(emitted, key=lambda b: b.seq)] == list(range(len(expected)))
     assert planned.tasks == len(expected)
     assert planned.images == len(dedup.rows)
-    assert planned.labels == len({row[4] for row in dedup.rows})
+    assert planned.labels == len({row.label for row in dedup.rows})
     assert planned.duplicates == dedup.duplicates
-    assert planned.kept_over_duplicates == sorted(dedup.kept_over_duplicates, key=lambda r: r[0])
+    assert planned.kept_over_duplicates == sorted(dedup.kept_over_duplicates, key=lambda r: r.line)
     if n >= 300:
         assert planned.duplicates, "the case should have cross-chunk duplicates"
     # the documents and manifest lines are those of the in-memory batches

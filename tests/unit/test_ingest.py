@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bulkqa import csvfile, ingest, keys
+from bulkqa.model import AcceptedRow, RejectedRow
 
 BUCKET = "bulk-label-qa-labelsbucket-example"
 IMAGES = "caltech-images"
@@ -13,14 +16,22 @@ HEADER = b"image_local_path,label,confidence\n"
 
 
 def validate(
-    body: bytes, *, rules: ingest.Rules = RULES, header: bytes = HEADER, first_line: int = 2, chunk: int = 0
+    body: bytes,
+    *,
+    rules: ingest.Rules = RULES,
+    header: bytes = HEADER,
+    first_line: int = 2,
+    chunk: int = 0,
+    min_confidence: float | None = None,
 ) -> ingest.ChunkResult:
+    if min_confidence is not None:
+        rules = ingest.Rules(rules.bucket, rules.image_bucket, min_confidence, rules.scale)
     parsed = csvfile.read_header(header)
     return ingest.validate_chunk(body, chunk, first_line, parsed, rules)
 
 
 def reasons(result: ingest.ChunkResult) -> dict[int, str]:
-    return {row[0]: row[1] for row in result.rejected}
+    return {row.line: row.reason for row in result.rejected}
 
 
 # --- image references --------------------------------------------------------------------------------
@@ -152,11 +163,28 @@ def test_confidence_message_is_clipped() -> None:
 def test_accepted_rows_carry_line_item_uri_image_label_and_confidence() -> None:
     result = validate(b"crab/image_0001.jpg,Crab,99.5\ncrab/image_0002.jpg, Crab ,0\n", first_line=7, chunk=3)
     uri = f"s3://{BUCKET}/crab/image_0001.jpg"
-    assert result.accepted[0] == [7, keys.item_id(uri, "Crab"), uri, "crab/image_0001.jpg", "Crab", 99.5]
-    assert result.accepted[1][0] == 8
-    assert result.accepted[1][4] == "Crab"  # the label is trimmed
+    assert result.accepted[0] == AcceptedRow(7, keys.item_id(uri, "Crab"), uri, "crab/image_0001.jpg", "Crab", 99.5)
+    assert result.accepted[1].line == 8
+    assert result.accepted[1].label == "Crab"  # the label is trimmed
     assert (result.chunk, result.first_line, result.rows, result.blank) == (3, 7, 2, 0)
     assert result.to_json()["counts"] == {"accepted": 2, "rejected": 0, "below_min_confidence": 0}
+
+
+def test_a_chunk_result_is_written_as_json_arrays_and_read_back_typed() -> None:
+    result = validate(b"crab/1.jpg,Crab,99.5\n../x.jpg,Crab,97\ncrab/2.jpg,Crab,10\n", min_confidence=50)
+    text = json.dumps(result.to_json())
+    saved = json.loads(text)
+    assert saved["accepted"][0] == [
+        2,
+        result.accepted[0].item_id,
+        f"s3://{BUCKET}/crab/1.jpg",
+        "crab/1.jpg",
+        "Crab",
+        99.5,
+    ]
+    assert saved["rejected"][0][:3] == [3, result.rejected[0].reason, "../x.jpg"]
+    assert saved["below_min"] == [[4, "crab/2.jpg", "Crab", 10.0]]
+    assert ingest.ChunkResult.from_json(saved) == result
 
 
 def test_every_record_lands_in_exactly_one_place_with_its_line_number() -> None:
@@ -204,8 +232,8 @@ def test_every_record_lands_in_exactly_one_place_with_its_line_number() -> None:
 
 def test_rejected_rows_keep_what_was_written() -> None:
     result = validate(b"../x.jpg,Crab,97\ncrab/1.jpg,Crab," + b"9" * 400 + b"\n")
-    assert result.rejected[0] == [2, result.rejected[0][1], "../x.jpg", "Crab", "97"]
-    clipped = result.rejected[1][4]
+    assert result.rejected[0] == RejectedRow(2, result.rejected[0].reason, "../x.jpg", "Crab", "97")
+    clipped = result.rejected[1].confidence
     assert clipped.endswith("…")
     assert len(clipped) == 301
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
-else:
-    S3Client = Any
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, HeadObjectRequestTypeDef
 
 BLOCK = 8 * 1024 * 1024
 
@@ -21,31 +21,35 @@ UPLOAD_THREADS = 8
 
 
 class ObjectStore:
+    """The stack's bucket (the ``ports.ObjectStore`` of the steps)."""
+
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
         self.bucket = bucket
 
-    def _version(self, version: str | None) -> dict[str, Any]:
-        return {"VersionId": version} if version else {}
+    def _body(self, key: str, version: str | None, byte_range: str = "") -> StreamingBody:
+        request: GetObjectRequestTypeDef = {"Bucket": self.bucket, "Key": key}
+        if version:
+            request["VersionId"] = version
+        if byte_range:
+            request["Range"] = byte_range
+        return self._s3.get_object(**request)["Body"]
 
-    def head(self, key: str, version: str | None = None) -> dict[str, Any]:
-        return dict(self._s3.head_object(Bucket=self.bucket, Key=key, **self._version(version)))
+    def size(self, key: str, version: str | None = None) -> int:
+        request: HeadObjectRequestTypeDef = {"Bucket": self.bucket, "Key": key}
+        if version:
+            request["VersionId"] = version
+        return self._s3.head_object(**request)["ContentLength"]
 
     def read_range(self, key: str, start: int, end: int, version: str | None = None) -> bytes:
         """Bytes [start, end) of an object (one ranged GET)."""
         if end <= start:
             return b""
-        response = self._s3.get_object(
-            Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end - 1}", **self._version(version)
-        )
-        return response["Body"].read()
+        return self._body(key, version, f"bytes={start}-{end - 1}").read()
 
     def stream(self, key: str, start: int = 0, version: str | None = None, block: int = BLOCK) -> Iterator[bytes]:
         """The object's bytes from ``start`` in blocks (one streaming GET)."""
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key, **self._version(version)}
-        if start:
-            kwargs["Range"] = f"bytes={start}-"
-        body = self._s3.get_object(**kwargs)["Body"]
+        body = self._body(key, version, f"bytes={start}-" if start else "")
         while True:
             data = body.read(block)
             if not data:
@@ -53,7 +57,7 @@ class ObjectStore:
             yield data
 
     def read_bytes(self, key: str, version: str | None = None) -> bytes:
-        return self._s3.get_object(Bucket=self.bucket, Key=key, **self._version(version))["Body"].read()
+        return self._body(key, version).read()
 
     def read_json(self, key: str) -> Any:
         return json.loads(self.read_bytes(key))
@@ -68,7 +72,7 @@ class ObjectStore:
         config = TransferConfig(max_concurrency=UPLOAD_THREADS)
         self._s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=config)
 
-    def put_json(self, key: str, value: Any) -> None:
+    def put_json(self, key: str, value: object) -> None:
         self.put_bytes(
             key, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), "application/json"
         )

@@ -1,8 +1,8 @@
-"""SageMaker Ground Truth: the reviewer backend of today (see ``labeling.ReviewBackend``)."""
+"""SageMaker Ground Truth: the reviewer backend of today (the ``ports.ReviewBackend`` of the labeling steps)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -12,8 +12,6 @@ from ..settings import LabelingSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
-else:
-    SageMakerClient = Any
 
 
 class GroundTruthJobs:

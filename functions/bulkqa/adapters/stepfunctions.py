@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -11,19 +12,19 @@ from .. import log
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
-else:
-    SFNClient = Any
 
 _GONE = ("TaskDoesNotExist", "InvalidToken", "TaskTimedOut")
 
 
 class TaskCallbacks:
+    """The ``ports.TaskCallbacks`` of the labeling steps."""
+
     def __init__(self, client: SFNClient) -> None:
         self._sfn = client
 
-    def _send(self, call: str, **kwargs: Any) -> bool:
+    def _send(self, call: Callable[[], object]) -> bool:
         try:
-            getattr(self._sfn, call)(**kwargs)
+            call()
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in _GONE:
@@ -33,8 +34,8 @@ class TaskCallbacks:
             raise
         return True
 
-    def succeed(self, token: str, output: dict[str, Any]) -> bool:
-        return self._send("send_task_success", taskToken=token, output=json.dumps(output))
+    def succeed(self, token: str, output: Mapping[str, object]) -> bool:
+        return self._send(lambda: self._sfn.send_task_success(taskToken=token, output=json.dumps(output)))
 
     def fail(self, token: str, error: str, cause: str) -> bool:
-        return self._send("send_task_failure", taskToken=token, error=error[:256], cause=cause[:32_768])
+        return self._send(lambda: self._sfn.send_task_failure(taskToken=token, error=error[:256], cause=cause[:32_768]))
