@@ -8,6 +8,8 @@ import io
 import json
 import pathlib
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -250,6 +252,30 @@ def test_item_level_files(tmp_path: pathlib.Path) -> None:
         ["b.jpg", "A", "91.0", "disconfirmed", "0", "1"],
         ["c.jpg", "B", "92.0", "split", "1", "1"],
     ]
+
+
+def test_jsonl_lines_are_what_json_dumps_writes(tmp_path: pathlib.Path) -> None:
+    """The item-level writer assembles each line itself (for speed): the bytes must be json.dumps'."""
+    verdicts = [
+        *hostile_verdicts(),
+        Verdict('q"uote\\ Ü \u2028 \x00.jpg', "Ü\n\t", 94.123456789012, 2, 1, {"z": "confirm", "a": "reject"}),
+        Verdict("e.jpg", "E", 100.0, 0, 3),
+    ]
+    write_reports(verdicts, None, OPTS80, tmp_path)
+    lines = (tmp_path / "corrected-labels.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(verdicts)
+    for line in lines:
+        assert line == json.dumps(json.loads(line))
+
+
+def test_no_template_engine_at_import_time() -> None:
+    """Jinja2 is imported when a page is rendered, not when a handler or the reports package is imported."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    code = (
+        "import sys, analyze_results.app, bulkqa.reports, bulkqa.analysis; "
+        "assert not {'jinja2', 'markupsafe'} & set(sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=root / "functions", check=True)
 
 
 def test_reports_are_deterministic(tmp_path: pathlib.Path) -> None:
