@@ -53,8 +53,12 @@ def _untag(value: Any) -> Any:
 
 
 def load(path: Path) -> dict[str, Any]:
+    """The template as plain data (the YAML document itself: no schema is imposed)."""
     # _Loader is a SafeLoader subclass that only adds CloudFormation's short-form tags
-    return _untag(yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader))  # noqa: S506  # nosec B506
+    template = _untag(yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader))  # noqa: S506  # nosec B506
+    if not isinstance(template, dict):
+        raise ValueError(f"{path}: not a CloudFormation template (a YAML mapping)")
+    return template
 
 
 @dataclass

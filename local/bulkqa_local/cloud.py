@@ -21,16 +21,37 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from . import cfn, moto_speedups
 from .faults import Faults
 from .reviewers import Reviewers, SimulatedReviewers
 from .usage import Usage
+
+if TYPE_CHECKING:
+    from moto.events.models import Rule
+    from moto.events.utils import EventMessageType
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import TargetTypeDef
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CORSRuleTypeDef, PutObjectOutputTypeDef
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import (
+        DescribeExecutionOutputTypeDef,
+        ExecutionListItemTypeDef,
+        HistoryEventTypeDef,
+    )
+
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -63,6 +84,18 @@ class _Context:
         return max(0, int((self._deadline + self.timeout - time.monotonic()) * 1000))
 
 
+class LocalRule(TypedDict):
+    """An EventBridge rule the stack created: its name, its event pattern (from the template), its target."""
+
+    name: str
+    pattern: dict[str, Any]
+    target: str
+
+
+#: the services the runner calls (:meth:`LocalCloud.client`)
+Service = Literal["dynamodb", "events", "iam", "lambda", "logs", "s3", "sagemaker", "sqs", "stepfunctions"]
+
+
 class HandlerError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(f"{error_type}: {message}")
@@ -74,7 +107,7 @@ class LocalCloud:
 
     def __init__(
         self,
-        parameters: dict[str, Any] | None = None,
+        parameters: Mapping[str, object] | None = None,
         *,
         template: Path = TEMPLATE,
         stack_name: str = "bulkqa-local",
@@ -98,12 +131,12 @@ class LocalCloud:
         self.reviewers: Reviewers = reviewers if reviewers is not None else SimulatedReviewers()
         self.progress = progress or (lambda message: None)
         self.functions: dict[str, LocalFunction] = {}
-        self.rules: list[dict[str, Any]] = []
+        self.rules: list[LocalRule] = []
         self._lock = threading.RLock()
         self._threads: list[threading.Thread] = []
         self._saved_env: dict[str, str | None] = {}
-        self._patches: list[tuple[Any, str, Any]] = []
-        self._clients: dict[str, Any] = {}
+        self._patches: list[tuple[object, str, object]] = []  # (owner, attribute, original) to put back
+        self._clients: dict[str, object] = {}
         self._clients_lock = threading.Lock()
         self.invocations: list[tuple[str, str]] = []  # (function name, outcome)
         self.bucket_suffix = bucket_suffix  # e.g. "-example" to match the names in events/
@@ -129,7 +162,8 @@ class LocalCloud:
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
         self._mock.start()
-        boto3.setup_default_session(region_name=REGION)
+        session = boto3.Session(region_name=REGION)
+        boto3.DEFAULT_SESSION = session  # as boto3.setup_default_session does: the functions' clients use it
         from bulkqa import aws
 
         aws.reset_clients()
@@ -138,15 +172,15 @@ class LocalCloud:
         from .groundtruth import GroundTruthEmulator
 
         self.ground_truth = GroundTruthEmulator(self)
-        self.ground_truth.install(boto3.DEFAULT_SESSION)
-        self.faults.install(self, boto3.DEFAULT_SESSION)
+        self.ground_truth.install(session)
+        self.faults.install(session)
         # a private session for the runner's own calls, so they are not counted as the stack's usage
         self.admin = boto3.Session(region_name=REGION)
         if self.speedups:
-            for session in (boto3.DEFAULT_SESSION, self.admin):
-                moto_speedups.skip_signing(session)
+            for each in (session, self.admin):
+                moto_speedups.skip_signing(each)
         self._build()
-        self.usage.install(boto3.DEFAULT_SESSION)
+        self.usage.install(session)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -200,15 +234,34 @@ class LocalCloud:
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
 
-    def client(self, service: str) -> Any:
+    @overload
+    def client(self, service: Literal["dynamodb"]) -> DynamoDBClient: ...
+    @overload
+    def client(self, service: Literal["events"]) -> EventBridgeClient: ...
+    @overload
+    def client(self, service: Literal["iam"]) -> IAMClient: ...
+    @overload
+    def client(self, service: Literal["lambda"]) -> LambdaClient: ...
+    @overload
+    def client(self, service: Literal["logs"]) -> CloudWatchLogsClient: ...
+    @overload
+    def client(self, service: Literal["s3"]) -> S3Client: ...
+    @overload
+    def client(self, service: Literal["sagemaker"]) -> SageMakerClient: ...
+    @overload
+    def client(self, service: Literal["sqs"]) -> SQSClient: ...
+    @overload
+    def client(self, service: Literal["stepfunctions"]) -> SFNClient: ...
+    def client(self, service: Service) -> object:
         """A client for the runner's own calls (not counted in aws-usage.json); one per service."""
         with self._clients_lock:
             if service not in self._clients:
-                self._clients[service] = self.admin.client(service, region_name=REGION)
+                make: Callable[..., object] = self.admin.client  # one call for every service name
+                self._clients[service] = make(service, region_name=REGION)
             return self._clients[service]
 
     # ------------------------------------------------------------------ patches
-    def _patch(self, target: Any, name: str, replacement: Any) -> None:
+    def _patch(self, target: object, name: str, replacement: object) -> None:
         self._patches.append((target, name, getattr(target, name)))
         setattr(target, name, replacement)
 
@@ -221,7 +274,12 @@ class LocalCloud:
             self._patches.extend(moto_speedups.install())
 
         def invoke(
-            backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+            backend: object,
+            function_name: str,
+            qualifier: str | None,
+            body: str | bytes | None,
+            headers: object,
+            response_headers: dict[str, str],
         ) -> bytes:
             payload = json.loads(body) if body else {}
             try:
@@ -233,7 +291,7 @@ class LocalCloud:
 
         original_send = Rule.send_to_targets
 
-        def send_to_targets(rule: Any, event: Any, transform_input: bool = True) -> None:
+        def send_to_targets(rule: Rule, event: EventMessageType, transform_input: bool = True) -> None:
             if not rule.event_pattern.matches_event(event):
                 return
             others = [t for t in rule.targets if ":lambda:" not in t["Arn"] and ":states:" not in t["Arn"]]
@@ -347,7 +405,7 @@ class LocalCloud:
         if p.get("PublicAccessBlockConfiguration"):
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"])
         if p.get("CorsConfiguration"):
-            rules = [
+            rules: list[CORSRuleTypeDef] = [
                 {
                     "AllowedMethods": r["AllowedMethods"],
                     "AllowedOrigins": r["AllowedOrigins"],
@@ -427,7 +485,7 @@ class LocalCloud:
         pattern = self.stack.resolve(props["Pattern"])
         events = self.client("events")
         events.put_rule(Name=name[:64], EventPattern=json.dumps(pattern), State="ENABLED")
-        target_spec: dict[str, Any] = {"Id": "target", "Arn": target}
+        target_spec: TargetTypeDef = {"Id": "target", "Arn": target}
         if role:
             target_spec["RoleArn"] = role
         events.put_targets(Rule=name[:64], Targets=[target_spec])
@@ -529,17 +587,17 @@ class LocalCloud:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ helpers for runners and tests
-    def upload(self, key: str, data: bytes) -> dict[str, Any]:
+    def upload(self, key: str, data: bytes) -> PutObjectOutputTypeDef:
         """Upload a file as a user would (this starts the workflow through S3 -> EventBridge)."""
-        return dict(self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data))
+        return self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data)
 
-    def executions(self) -> list[dict[str, Any]]:
+    def executions(self) -> list[ExecutionListItemTypeDef]:
         sfn = self.client("stepfunctions")
         return list(sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"])
 
     def wait_for_executions(
         self, count: int = 1, timeout: float = 300, on_poll: Callable[[], None] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[DescribeExecutionOutputTypeDef]:
         """Wait until ``count`` executions exist and none is running; their descriptions."""
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
@@ -547,16 +605,16 @@ class LocalCloud:
         while time.monotonic() < deadline:
             found = self.executions()
             if len(found) >= count and all(e["status"] != "RUNNING" for e in found):
-                return [dict(sfn.describe_execution(executionArn=e["executionArn"])) for e in found]
+                return [sfn.describe_execution(executionArn=e["executionArn"]) for e in found]
             if on_poll:
                 on_poll()
             time.sleep(pause)
             pause = min(1.0, pause * 1.5)
         raise TimeoutError(f"workflow did not finish within {timeout:.0f} s")
 
-    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+    def history(self, execution_arn: str) -> list[HistoryEventTypeDef]:
         sfn = self.client("stepfunctions")
-        events: list[dict[str, Any]] = []
+        events: list[HistoryEventTypeDef] = []
         for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
             events.extend(page["events"])
         return events

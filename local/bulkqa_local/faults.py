@@ -10,8 +10,13 @@ The report must not change.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from boto3 import Session
+    from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 ALL = (
     "duplicate-s3-events",
@@ -41,13 +46,15 @@ class Faults:
     def on(self, name: str) -> bool:
         return name in self.enabled
 
-    def install(self, cloud: Any, session: Any) -> None:
+    def install(self, session: Session) -> None:
         if self.on("throttling"):
-            # before-send, ahead of moto's own handler: the response goes through botocore's retry logic
-            session.events.register_first("before-send.dynamodb", self._throttle)
-            session.events.register_first("before-send.s3", self._throttle)
+            # before-send, ahead of moto's own handler: the response goes through botocore's retry logic.
+            # botocore sends a before-send handler's return value as the response; its stubs say None.
+            throttle = cast("Callable[..., None]", self._throttle)
+            session.events.register_first("before-send.dynamodb", throttle)
+            session.events.register_first("before-send.s3", throttle)
 
-    def _throttle(self, event_name: str, request: Any, **kwargs: Any) -> Any:
+    def _throttle(self, event_name: str, request: AWSPreparedRequest, **kwargs: object) -> AWSResponse | None:
         """Fail the first attempt of every 5th distinct write/read with a retryable throttling error."""
         operation = event_name.rsplit(".", 1)[-1]
         if operation not in ("BatchWriteItem", "UpdateItem", "PutObject", "GetObject", "Query"):
@@ -60,7 +67,7 @@ class Faults:
             if not first or len(self._seen) % 5:
                 return None
         self._count("throttling")
-        from botocore.awsrequest import AWSResponse
+        from botocore.awsrequest import AWSResponse, HTTPHeaders
         from moto.core.botocore_stubber import MockRawResponse
 
         if ".dynamodb." in event_name:
@@ -68,13 +75,14 @@ class Faults:
                 b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",'
                 b'"message":"injected transient throttling"}'
             )
-            return AWSResponse(
-                request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, MockRawResponse(payload)
-            )
+            headers = HTTPHeaders.from_dict({"Content-Type": "application/x-amz-json-1.0"})
+            return AWSResponse(request.url, 400, headers, MockRawResponse(payload))
         payload = b"<Error><Code>SlowDown</Code><Message>injected transient throttling</Message></Error>"
-        return AWSResponse(request.url, 503, {"Content-Type": "application/xml"}, MockRawResponse(payload))
+        return AWSResponse(
+            request.url, 503, HTTPHeaders.from_dict({"Content-Type": "application/xml"}), MockRawResponse(payload)
+        )
 
-    def event_copies(self, event: dict[str, Any]) -> int:
+    def event_copies(self, event: Mapping[str, object]) -> int:
         detail_type = event.get("detail-type")
         if detail_type == "Object Created" and self.on("duplicate-s3-events"):
             self._count("duplicate-s3-events")

@@ -17,15 +17,41 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlparse
 
 from . import cfn
 
+if TYPE_CHECKING:
+    from boto3 import Session
+    from botocore.awsrequest import AWSResponse
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_s3 import S3Client
+
+    from .cloud import LocalCloud
+
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 CONSOLIDATION_BATCH = 10  # objects per consolidation request (GT sends batches; size UNCONFIRMED)
+
+
+@dataclass(frozen=True)
+class _Box:
+    """A checkbox of the rendered page, and the image shown before it."""
+
+    name: str | None
+    value: str
+    checked: bool
+    image_url: str | None
+
+
+#: a botocore before-call handler's answer: the HTTP response and the parsed body
+_Answer = tuple["AWSResponse", dict[str, Any]]
 
 
 class _Page(HTMLParser):
@@ -36,7 +62,7 @@ class _Page(HTMLParser):
         self.label_parts: list[str] = []
         self._in_label = 0
         self._last_img: str | None = None
-        self.boxes: list[dict[str, Any]] = []
+        self.boxes: list[_Box] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -46,12 +72,12 @@ class _Page(HTMLParser):
             self._last_img = attributes["src"]
         if tag == "crowd-checkbox":
             self.boxes.append(
-                {
-                    "name": attributes.get("name"),
-                    "value": attributes.get("value") or "on",
-                    "checked": "checked" in attributes and attributes["checked"] not in ("false",),
-                    "image_url": self._last_img,
-                }
+                _Box(
+                    name=attributes.get("name"),
+                    value=attributes.get("value") or "on",
+                    checked="checked" in attributes and attributes["checked"] not in ("false",),
+                    image_url=self._last_img,
+                )
             )
 
     def handle_endtag(self, tag: str) -> None:
@@ -78,46 +104,49 @@ def _key_from_presigned(url: str | None) -> str:
     return path
 
 
-def _error(code: str, message: str, status: int = 400) -> tuple[Any, dict[str, Any]]:
-    from botocore.awsrequest import AWSResponse
+def _error(code: str, message: str, status: int = 400) -> _Answer:
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-    return AWSResponse("https://local-ground-truth", status, {}, None), {
+    return AWSResponse("https://local-ground-truth", status, HTTPHeaders(), None), {
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {"HTTPStatusCode": status},
     }
 
 
-def _ok(body: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from botocore.awsrequest import AWSResponse
+def _ok(body: dict[str, Any]) -> _Answer:
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-    return AWSResponse("https://local-ground-truth", 200, {}, None), {
+    return AWSResponse("https://local-ground-truth", 200, HTTPHeaders(), None), {
         **body,
         "ResponseMetadata": {"HTTPStatusCode": 200},
     }
 
 
 class GroundTruthEmulator:
-    def __init__(self, cloud: Any) -> None:
+    def __init__(self, cloud: LocalCloud) -> None:
         self.cloud = cloud
-        self.jobs: dict[str, dict[str, Any]] = {}  # lower-case name -> job
+        # lower-case name -> the job as DescribeLabelingJob describes it (the API's JSON shape)
+        self.jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, object] = {}
         self.stop_after: int | None = None  # stop a job after this many objects (tests)
         self.fail_reason: str | None = None  # fail the next job with this reason (tests)
         self.tasks_done = 0
         self.tasks_total = 0
 
-    def install(self, session: Any) -> None:
+    def install(self, session: Session) -> None:
+        # botocore takes a before-call handler's (response, parsed) as the answer; its stubs say None
+        dispatch = cast("Callable[..., None]", self._dispatch)
         for operation in ("CreateLabelingJob", "DescribeLabelingJob", "ListLabelingJobs", "StopLabelingJob"):
-            session.events.register(f"before-call.sagemaker.{operation}", self._dispatch)
+            session.events.register(f"before-call.sagemaker.{operation}", dispatch)
 
-    def _dispatch(self, event_name: str, params: dict[str, Any], model: Any, **kwargs: Any) -> Any:
+    def _dispatch(self, event_name: str, params: dict[str, Any], **kwargs: object) -> _Answer:
         body = json.loads(params["body"]) if params.get("body") else {}
-        operation = event_name.rsplit(".", 1)[-1]
-        return getattr(self, f"_{operation}")(body)
+        operation: Callable[[dict[str, Any]], _Answer] = getattr(self, f"_{event_name.rsplit('.', 1)[-1]}")
+        return operation(body)
 
     # ------------------------------------------------------------------ API
-    def _CreateLabelingJob(self, request: dict[str, Any]) -> Any:
+    def _CreateLabelingJob(self, request: dict[str, Any]) -> _Answer:
         name = request["LabelingJobName"]
         if not NAME.match(name):
             return _error("ValidationException", f"LabelingJobName {name!r} does not match the pattern")
@@ -159,13 +188,13 @@ class GroundTruthEmulator:
         self.cloud._background(lambda: self._run(job), f"labeling-{name}")
         return _ok({"LabelingJobArn": arn})
 
-    def _DescribeLabelingJob(self, request: dict[str, Any]) -> Any:
+    def _DescribeLabelingJob(self, request: dict[str, Any]) -> _Answer:
         job = self.jobs.get(request["LabelingJobName"].lower())
         if not job:
             return _error("ResourceNotFound", f"Could not find labeling job {request['LabelingJobName']}")
         return _ok(json.loads(json.dumps(job, default=lambda d: d.timestamp())))
 
-    def _ListLabelingJobs(self, request: dict[str, Any]) -> Any:
+    def _ListLabelingJobs(self, request: dict[str, Any]) -> _Answer:
         summaries = [
             {
                 k: job[k]
@@ -183,7 +212,7 @@ class GroundTruthEmulator:
         ]
         return _ok(json.loads(json.dumps({"LabelingJobSummaryList": summaries}, default=lambda d: d.timestamp())))
 
-    def _StopLabelingJob(self, request: dict[str, Any]) -> Any:
+    def _StopLabelingJob(self, request: dict[str, Any]) -> _Answer:
         job = self.jobs.get(request["LabelingJobName"].lower())
         if not job:
             return _error("ResourceNotFound", f"Could not find labeling job {request['LabelingJobName']}")
@@ -192,23 +221,27 @@ class GroundTruthEmulator:
         return _ok({})
 
     # ------------------------------------------------------------------ the job
-    def _client(self, service: str) -> Any:
+    def _client(self, service: str) -> object:
         """Ground Truth's own clients on the default session (so its S3 and Lambda calls count as usage)."""
         with self._lock:
             if service not in self._clients:
                 import boto3
 
-                self._clients[service] = boto3.client(service, region_name=self.cloud.stack.region)
+                make: Callable[..., object] = boto3.client  # one call for every service name
+                self._clients[service] = make(service, region_name=self.cloud.stack.region)
             return self._clients[service]
 
-    def _s3(self) -> Any:
-        return self._client("s3")
+    def _s3(self) -> S3Client:
+        return cast("S3Client", self._client("s3"))
 
-    def _lambda(self) -> Any:
-        return self._client("lambda")
+    def _lambda(self) -> LambdaClient:
+        return cast("LambdaClient", self._client("lambda"))
 
-    def _invoke(self, arn: str, payload: Any) -> Any:
-        """Invoke like GT: an unhandled error raises with GT's FailureReason wording."""
+    def _events(self) -> EventBridgeClient:
+        return cast("EventBridgeClient", self._client("events"))
+
+    def _invoke(self, arn: str, payload: object) -> Any:
+        """Invoke like GT: an unhandled error raises with GT's FailureReason wording; the function's JSON result."""
         response = self._lambda().invoke(FunctionName=arn, Payload=json.dumps(payload).encode())
         body = response["Payload"].read()
         if response.get("FunctionError"):
@@ -224,7 +257,7 @@ class GroundTruthEmulator:
         bucket, key = uri[5:].split("/", 1)
         return bytes(self._s3().get_object(Bucket=bucket, Key=key)["Body"].read())
 
-    def _write(self, uri: str, data: Any) -> None:
+    def _write(self, uri: str, data: object) -> None:
         bucket, key = uri[5:].split("/", 1)
         body = data if isinstance(data, bytes) else json.dumps(data).encode()
         self._s3().put_object(Bucket=bucket, Key=key, Body=body)
@@ -234,13 +267,13 @@ class GroundTruthEmulator:
         job["LastModifiedTime"] = datetime.now(UTC)
         if reason:
             job["FailureReason"] = reason[:1024]
-        event = {
+        event: PutEventsRequestEntryTypeDef = {
             "Source": "aws.sagemaker",
             "DetailType": "SageMaker Ground Truth Labeling Job State Change",
             "Resources": [job["LabelingJobArn"]],
             "Detail": json.dumps({"LabelingJobStatus": status}),
         }
-        self._client("events").put_events(Entries=[event])
+        self._events().put_events(Entries=[event])
 
     def _run(self, job: dict[str, Any]) -> None:
         try:
@@ -277,21 +310,21 @@ class GroundTruthEmulator:
                 break
             object_id = str(index)
             request = {"version": "2018-10-16", "labelingJobArn": job["LabelingJobArn"], "dataObject": line}
-            pre = None
-            for _ in range(self.cloud.faults.labeling_calls()):
+            pre: dict[str, Any] = {}
+            for _ in range(self.cloud.faults.labeling_calls()):  # at least once
                 pre = self._invoke(human["PreHumanTaskLambdaArn"], request)
             task_input = pre["taskInput"] if human.get("PreHumanTaskLambdaArn") else line
-            if pre is not None and pre.get("isHumanAnnotationRequired", True) in (False, "false"):
+            if pre.get("isHumanAnnotationRequired", True) in (False, "false"):
                 continue
             page = _Page()
             page.feed(render_worker_template(template, task_input, presign))
             answers = []
             for worker in workers:
-                content: dict[str, Any] = {}
+                content: dict[str | None, dict[str, bool]] = {}  # checkbox name -> value -> checked
                 for box in page.boxes:
-                    key = _key_from_presigned(box["image_url"])
+                    key = _key_from_presigned(box.image_url)
                     checked = reviewers.confirms(worker, key, page.label)
-                    content.setdefault(box["name"], {})[box["value"]] = checked
+                    content.setdefault(box.name, {})[box.value] = checked
                 answers.append(
                     {
                         "workerId": worker,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import importlib
 import inspect
 import os
 import re
@@ -113,8 +114,10 @@ def install() -> list[tuple[Any, str, Any]]:
     from moto.dynamodb import responses as ddb_responses
     from moto.dynamodb.models import dynamo_type
     from moto.dynamodb.models import table as table_module
-    from moto.dynamodb.parsing import ast_nodes, expressions
 
+    # moto marks these two modules ``# type: ignore``: to mypy they have no attributes
+    expressions: Any = importlib.import_module("moto.dynamodb.parsing.expressions")
+    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
     undo: list[tuple[Any, str, Any]] = []
 
     def patch(owner: Any, name: str, value: Any) -> None:
@@ -241,9 +244,10 @@ def install() -> list[tuple[Any, str, Any]]:
     #    dicts, which compares whole backends by value on every request; identity is enough
     backend_dict = base_backend.BackendDict
     original_create = backend_dict._create_account_specific_backend
+    registry: list[object] = vars(backend_dict)["_instances"]  # the class's list, changed in place only
 
     def create_account_specific_backend(self: Any, account_id: str) -> None:
-        if account_id in self and any(known is self for known in backend_dict._instances):
+        if account_id in self and any(known is self for known in registry):
             return
         original_create(self, account_id)
 
@@ -260,7 +264,7 @@ def install() -> list[tuple[Any, str, Any]]:
         regular = self.to_regular_json()
         result = {name: regular[name] for name in names if name in regular}
         return item_class(
-            hash_key=self.hash_key, range_key=self.range_key, attrs=dynamo_type.serializer.serialize(result)["M"]
+            hash_key=self.hash_key, range_key=self.range_key, attrs=dict(dynamo_type.serializer.serialize(result)["M"])
         )
 
     patch(item_class, "project", project)

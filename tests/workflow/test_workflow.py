@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bulkqa_local import moto_speedups
+from bulkqa_local.cloud import LocalCloud
 from bulkqa_local.demo import run_demo
 from bulkqa_local.faults import ALL, Faults
 
@@ -213,4 +215,32 @@ def test_faults_do_not_change_the_report(tmp_path: Path, fault: str) -> None:
     assert (tmp_path / "faulty" / "report.json").read_bytes() == (tmp_path / "base" / "report.json").read_bytes()
     # item-level files hold the same lines; their order follows the run id's table partitions
     lines = [sorted((tmp_path / d / "corrected-labels.jsonl").read_text().splitlines()) for d in ("base", "faulty")]
+    assert lines[0] == lines[1]
+
+
+def test_without_the_moto_speedups_the_report_is_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The speed-ups only make the local cloud faster: moto as it is gives the same files."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    def files(speedups: bool) -> dict[str, str]:
+        def hook(cloud: LocalCloud) -> None:  # called while the stack runs
+            assert cloud.speedups is speedups
+            assert (DynamoHandler.update_item.__module__ != "moto.dynamodb.responses") is speedups
+
+        out = tmp_path / ("fast" if speedups else "plain")
+        result = run_demo(csv_path=DATA / "smallsample.csv", out=out, workers=2, seed=7, cloud_hook=hook)
+        assert result.status == "SUCCEEDED", (result.error, result.cause)
+        assert result.run_id
+        # every upload is a new run id (report.md names it); everything else must be the same
+        names = ("report.json", "report.csv", "report.md", "rejected.csv")
+        return {name: (out / name).read_text(encoding="utf-8").replace(result.run_id, "<run id>") for name in names}
+
+    monkeypatch.delenv(moto_speedups.SWITCH, raising=False)
+    fast = files(speedups=True)
+    monkeypatch.setenv(moto_speedups.SWITCH, "0")
+    plain = files(speedups=False)
+    for name, text in fast.items():
+        assert plain[name] == text, name
+    # item-level files hold the same lines; their order follows the run id's table partitions
+    lines = [sorted((tmp_path / d / "corrected-labels.jsonl").read_text().splitlines()) for d in ("fast", "plain")]
     assert lines[0] == lines[1]
