@@ -1,7 +1,7 @@
 """Every ``*.md`` reference in the code, its comments and the docs points to a file users have.
 
 A reference is a path-like token ending in ``.md`` (``docs/architecture.md``, ``interfaces.md``,
-``../shared/reference/x.md``, a Markdown link target ``(docs/costs.md#costs-per-1000-images)``) in any
+``../shared/reference/x.md``, a Markdown link target ``(docs/costs.md#cost-per-1000-images)``) in any
 text file tracked by git (or untracked and not ignored) under the project's source folders, plus the
 top-level files that ship with it. URLs are not references (``https://docs.aws.amazon.com/...md``).
 
