@@ -26,7 +26,7 @@ from .reviewers import Reviewers, ScriptedReviewers, SimulatedReviewers
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
 
-RUN_FILES = (*REPORT_FILES, "rejected.csv")  # the files a run writes to --out (interfaces.md)
+RUN_FILES = (*REPORT_FILES, "rejected.csv")  # the files a run writes to --out (docs/interfaces.md)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

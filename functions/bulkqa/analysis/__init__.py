@@ -5,7 +5,7 @@ few per rater-count sums for reviewer agreement) are kept, never the verdicts th
 the report is derived from integer counts, so the report does not depend on the order in which the
 verdicts arrive (a DynamoDB scan and a CSV export give byte-identical reports).
 
-Definitions (docs/interfaces and the blog post "Bulk QA with Amazon SageMaker Ground Truth"):
+Definitions (docs/interfaces.md and the blog post "Bulk QA with Amazon SageMaker Ground Truth"):
 
 - an item is one (image, label) with its model confidence (0-100) and its reviewers' counts;
 - confirmed = some reviewer confirmed and none rejected; disconfirmed = the reverse; split = both;
