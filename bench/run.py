@@ -38,8 +38,14 @@ import threading
 import time
 import traceback
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.type_defs import HistoryEventTypeDef
+
+    from bulkqa_local.cloud import LocalCloud, LocalFunction
 
 BENCH = pathlib.Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -58,7 +64,7 @@ SEED = 2019
 #: and (see the report) races the local runtime's per-invocation environment swap. The template's
 #: default is 3,600 s; completion events resume the workflow either way.
 CHECK_SECONDS = 3600
-#: run_demo waits 300 s for the workflow by default; the 100,000-row run needs longer locally.
+#: how long a demo run waits for its workflow (the 100,000-row run needs long locally)
 DEMO_TIMEOUT = 3 * 3600
 RUNTIME = "(local runtime)"  # requests made by Step Functions, the Ground Truth emulator, EventBridge
 
@@ -99,12 +105,10 @@ class Tracker:
         self.handler_seconds: defaultdict[str, float] = defaultdict(float)
         self.current: str | None = None
         self.current_thread: int | None = None
-        self.histories: dict[str, list[dict[str, Any]]] = {}
+        self.histories: dict[str, list[HistoryEventTypeDef]] = {}
         self.tables: dict[str, str] = {}
 
-    def install(self, cloud: Any) -> None:
-        import boto3
-
+    def install(self, cloud: LocalCloud) -> None:
         self.tables = {
             physical: logical
             for logical, physical in cloud.stack.refs.items()
@@ -113,11 +117,11 @@ class Tracker:
         original_handler = cloud._handler
         tracker = self
 
-        def handler_of(fn: Any) -> Any:
+        def handler_of(fn: LocalFunction) -> Callable[..., Any]:
             handler = original_handler(fn)
             name = fn.handler.split("/", 1)[0]
 
-            def run(event: Any, context: Any) -> Any:
+            def run(event: object, context: object) -> object:
                 tracker.current, tracker.current_thread = name, threading.get_ident()
                 started = time.perf_counter()
                 try:
@@ -130,22 +134,19 @@ class Tracker:
 
             return run
 
-        cloud._handler = handler_of
-        original_wait = cloud.wait_for_executions
-        cloud.wait_for_executions = lambda count=1, timeout=300, on_poll=None: original_wait(
-            count, timeout=max(timeout, DEMO_TIMEOUT), on_poll=on_poll
-        )
+        # this run's cloud only: each handler timed and its requests attributed, each history kept
+        cloud._handler = handler_of  # type: ignore[method-assign]
         original_history = cloud.history
 
-        def history(arn: str) -> list[dict[str, Any]]:
-            events = original_history(arn)
-            tracker.histories[arn] = events
+        def history(execution_arn: str) -> list[HistoryEventTypeDef]:
+            events = original_history(execution_arn)
+            tracker.histories[execution_arn] = events
             return events
 
-        cloud.history = history
-        boto3.DEFAULT_SESSION.events.register("before-call", self._count)
+        cloud.history = history  # type: ignore[method-assign]
+        cloud.session.events.register("before-call", self._count)
 
-    def _count(self, event_name: str, **kwargs: Any) -> None:
+    def _count(self, event_name: str, params: dict[str, Any] | None = None, **kwargs: object) -> None:
         parts = event_name.split(".")
         if len(parts) < 3:
             return
@@ -160,7 +161,7 @@ class Tracker:
         table = ""
         if service == "dynamodb":
             try:
-                body = json.loads((kwargs.get("params") or {}).get("body") or b"{}")
+                body = json.loads((params or {}).get("body") or b"{}")
                 name = body.get("TableName") or next(iter(body.get("RequestItems") or {}), "")
                 table = self.tables.get(name, name)
             except (ValueError, TypeError, AttributeError):
@@ -203,6 +204,7 @@ def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
             seed=0,
             cloud_hook=tracker.install,
             check_seconds=CHECK_SECONDS,
+            timeout=DEMO_TIMEOUT,
         )
         files = sorted(p.name for p in (result.out_dir.iterdir() if result.out_dir else []))
     wall = time.perf_counter() - started
@@ -221,9 +223,11 @@ def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
         by_function.setdefault(function, {"requests": {}, "dynamodb_writes_by_table": {}})
         by_function[function]["invocations"] = n
         by_function[function]["handler_seconds"] = round(tracker.handler_seconds[function], 3)
-    totals: Counter[str] = Counter()
+    requests: Counter[str] = Counter()
     for (_, operation, _), n in tracker.requests.items():
-        totals[operation] += n
+        requests[operation] += n
+    report = result.report
+    totals = report["totals"] if report else None
     doc = {
         "csv": csv_path or "sample.csv (embedded)",
         "workers": workers,
@@ -236,15 +240,19 @@ def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
         "cpu_seconds": round(time.process_time() - cpu0, 2),
         "max_rss_mb": _max_rss_mb(),
         "check_seconds": CHECK_SECONDS,
-        "report_rows": (result.report or {}).get("rows"),
-        "report_verdicts": (result.report or {}).get("verdicts"),
+        "report_rows": report["rows"] if report else None,
+        "report_verdicts": report["verdicts"] if report else None,
         "report_totals": {
-            k: (result.report or {}).get("totals", {}).get(k)
-            for k in ("total", "confirmed", "disconfirmed", "split", "unreviewed", "pct_correct")
+            "total": totals["total"] if totals else None,
+            "confirmed": totals["confirmed"] if totals else None,
+            "disconfirmed": totals["disconfirmed"] if totals else None,
+            "split": totals["split"] if totals else None,
+            "unreviewed": totals["unreviewed"] if totals else None,
+            "pct_correct": totals["pct_correct"] if totals else None,
         },
         "usage": result.usage,
         "by_function": by_function,
-        "attribution_matches_usage": dict(totals) == dict(result.usage.get("requests", {})),
+        "attribution_matches_usage": dict(requests) == dict(result.usage.get("requests", {})),
         "state_seconds": tracker.state_seconds(main["executionArn"], list(asl["States"])) if main else {},
         "files": files,
     }
@@ -275,11 +283,13 @@ def _child(args: list[str], timeout: float) -> dict[str, Any]:
         )
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-        return json.loads(out.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+        return result
 
 
 def run_component(name: str) -> dict[str, Any]:
-    return _child([str(BENCH / "bench_components.py"), name], timeout=3600)[name]
+    component: dict[str, Any] = _child([str(BENCH / "bench_components.py"), name], timeout=3600)[name]
+    return component
 
 
 def run_demo_in_child(csv_path: pathlib.Path | None, workers: int) -> dict[str, Any]:

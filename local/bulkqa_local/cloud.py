@@ -162,8 +162,9 @@ class LocalCloud:
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
         self._mock.start()
-        session = boto3.Session(region_name=REGION)
-        boto3.DEFAULT_SESSION = session  # as boto3.setup_default_session does: the functions' clients use it
+        # the stack's session: the functions, Step Functions and the Ground Truth emulator call through it
+        session = self.session = boto3.Session(region_name=REGION)
+        boto3.DEFAULT_SESSION = session  # as boto3.setup_default_session does
         from bulkqa import aws
 
         aws.reset_clients()
