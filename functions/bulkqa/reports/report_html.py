@@ -159,9 +159,8 @@ def render_html(report: Report, title: str = "bulk-label-qa report") -> str:
     target_pct = 100.0 * opts["target_precision"]
     # the charts in page order: the hatch pattern ids are numbered in that order
     rows_chart = _safe(charts.rows_chart(report))
-    table_rows = [TableRow(e["label"], e, e["threshold"], _safe(charts.whisker(e, target_pct))) for e in classes] + [
-        TableRow("TOTALS", totals, None, _safe(charts.whisker(totals, target_pct)))
-    ]
+    table_rows = [TableRow(e["label"], e, e["threshold"], _safe(charts.whisker(e, target_pct))) for e in classes]
+    table_rows.append(TableRow("TOTALS", totals, None, _safe(charts.whisker(totals, target_pct))))
     heat = _heatmap(report, [(e["label"], e, "") for e in classes] + [("TOTALS", totals, "sum")])
     threshold_chart = _safe(charts.threshold_chart(report, ids))
     big = charts.reliability(totals, report["buckets"], big=True, title="reliability diagram, all classes")
