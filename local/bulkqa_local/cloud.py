@@ -73,6 +73,8 @@ class LocalFunction:
 
 @dataclass
 class _Context:
+    """Lambda's context object as a handler sees it (the attributes Lambda documents, not only those we read)."""
+
     function_name: str
     invoked_function_arn: str
     timeout: int
@@ -275,11 +277,11 @@ class LocalCloud:
             self._patches.extend(moto_speedups.install())
 
         def invoke(
-            backend: object,
+            _backend: object,
             function_name: str,
-            qualifier: str | None,
+            _qualifier: str | None,
             body: str | bytes | None,
-            headers: object,
+            _headers: object,
             response_headers: dict[str, str],
         ) -> bytes:
             payload = json.loads(body) if body else {}
@@ -528,7 +530,7 @@ class LocalCloud:
         """Run a function's real handler with its own environment; HandlerError as Lambda reports it."""
         fn = self.function(name_or_arn)
         with self._lock, self._function_env(fn):
-            context = _Context(fn.name, fn.arn, fn.timeout)
+            context = _Context(fn.name, fn.arn, fn.timeout, memory_limit_in_mb=fn.memory_mb)
             started = time.perf_counter()
             try:
                 result = self._handler(fn)(payload, context)

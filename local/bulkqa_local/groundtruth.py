@@ -1,4 +1,4 @@
-"""A local SageMaker Ground Truth that follows the documented contracts (ground-truth-contracts.md §10).
+"""A local SageMaker Ground Truth that follows the documented contracts (docs/ground-truth.md#the-local-ground-truth).
 
 - ``CreateLabelingJob``: the request is validated by botocore against the real API model before it
   reaches this handler; we add the name rules and case-insensitive uniqueness (``ResourceInUse``).

@@ -1,7 +1,7 @@
 """Render Ground Truth worker templates locally, the way Ground Truth renders them.
 
 Ground Truth renders a custom worker template with Liquid, HTML-autoescaping every output, and adds
-its own filters (ground-truth-contracts.md 3.5):
+its own filters (docs/ground-truth.md#the-worker-page-liquid-crowd-form-and-crowd-checkbox):
 
 * ``grant_read_access``: an ``s3://`` URI -> a short-lived HTTPS URL. Here: whatever ``presign``
   returns (a presigned URL of the local S3, or a fake URL in tests).

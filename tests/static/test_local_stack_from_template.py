@@ -43,6 +43,7 @@ def edited(template: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    """This module's stack, built from the edited copy (in place of tests/conftest.py's shared one)."""
     folder = tmp_path_factory.mktemp("stack")
     shutil.copytree(ROOT / "statemachine", folder / "statemachine")
     template = folder / "template.yaml"

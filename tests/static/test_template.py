@@ -461,7 +461,7 @@ def test_the_bucket() -> None:
 
 
 def test_the_bucket_cors_is_exactly_what_the_worker_page_needs() -> None:
-    """ground-truth-contracts.md §7.4: GET from any origin, exposing Access-Control-Allow-Origin."""
+    """docs/ground-truth.md#s3-cors-for-the-worker-page: GET from any origin, exposing Access-Control-Allow-Origin."""
     (rule,) = RESOURCES["LabelsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
     assert rule["AllowedMethods"] == ["GET"]
     assert rule["AllowedOrigins"] == ["*"]

@@ -157,7 +157,6 @@ def runs() -> dict[str, dict]:
                 "error": failed[0].get("error") if failed else None,
                 "report": json.loads(report) if report else None,
                 "rejected": list(csv.DictReader(io.StringIO(rejected.decode()))) if rejected else [],
-                "log_text": "",
             }
     return out
 

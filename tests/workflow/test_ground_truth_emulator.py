@@ -1,4 +1,4 @@
-"""The local Ground Truth keeps Ground Truth's contracts (ground-truth-contracts.md §10)."""
+"""The local Ground Truth keeps Ground Truth's contracts (docs/ground-truth.md#the-local-ground-truth)."""
 
 from __future__ import annotations
 

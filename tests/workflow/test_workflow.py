@@ -12,12 +12,13 @@ import io
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bulkqa_local import moto_speedups
 from bulkqa_local.cloud import LocalCloud
-from bulkqa_local.demo import run_demo
+from bulkqa_local.demo import DemoResult, run_demo
 from bulkqa_local.faults import ALL, Faults
 
 pytestmark = pytest.mark.slow
@@ -90,15 +91,15 @@ def test_end_to_end_with_scripted_reviewers(tmp_path: Path, name: str, min_confi
         assert (tmp_path / "out" / filename).exists(), filename
 
 
+def _demo_and_its_cloud(**options: Any) -> tuple[DemoResult, LocalCloud]:
+    """run_demo on smallsample.csv, and the local cloud it ran on (stopped: its records remain)."""
+    seen: list[LocalCloud] = []
+    result = run_demo(csv_path=DATA / "smallsample.csv", cloud_hook=seen.append, **options)
+    return result, seen[0]
+
+
 def test_happy_path_creates_one_job_and_resumes_on_its_completion_event(tmp_path: Path) -> None:
-    seen = {}
-    result = run_demo(
-        csv_path=DATA / "smallsample.csv",
-        out=tmp_path,
-        check_seconds=600,
-        cloud_hook=lambda cloud: seen.setdefault("cloud", cloud),
-    )
-    cloud = seen["cloud"]
+    result, cloud = _demo_and_its_cloud(out=tmp_path, check_seconds=600)
     assert result.status == "SUCCEEDED"
     jobs = list(cloud.ground_truth.jobs.values())
     assert len(jobs) == 1 and jobs[0]["LabelingJobStatus"] == "Completed"
@@ -109,29 +110,21 @@ def test_happy_path_creates_one_job_and_resumes_on_its_completion_event(tmp_path
 
 
 def test_duplicate_upload_event_starts_no_second_run(tmp_path: Path) -> None:
-    seen = {}
-    result = run_demo(
-        csv_path=DATA / "smallsample.csv",
-        out=tmp_path,
-        faults=Faults(frozenset({"duplicate-s3-events"})),
-        cloud_hook=lambda cloud: seen.setdefault("cloud", cloud),
-    )
+    result, cloud = _demo_and_its_cloud(out=tmp_path, faults=Faults(frozenset({"duplicate-s3-events"})))
     assert result.status == "SUCCEEDED"
     assert len(result.executions) == 2
     outputs = [json.loads(e["output"]) for e in result.executions]
     assert sorted(o["duplicate"] for o in outputs) == [False, True]
-    assert len(seen["cloud"].ground_truth.jobs) == 1
+    assert len(cloud.ground_truth.jobs) == 1
 
 
 def test_failed_labeling_job_fails_the_run_with_its_reason(tmp_path: Path) -> None:
     sent: list[dict] = []
 
-    def fail(cloud: object) -> None:
-        import boto3
-
-        cloud.ground_truth.fail_reason = "ClientError: the work team no longer exists"  # type: ignore[attr-defined]
-        boto3.DEFAULT_SESSION.events.register(
-            "before-call.sfn.SendTaskFailure", lambda params, **kw: sent.append(json.loads(params["body"]))
+    def fail(cloud: LocalCloud) -> None:
+        cloud.ground_truth.fail_reason = "ClientError: the work team no longer exists"
+        cloud.session.events.register(
+            "before-call.sfn.SendTaskFailure", lambda params, **_: sent.append(json.loads(params["body"]))
         )
 
     result = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path, cloud_hook=fail)
@@ -144,8 +137,8 @@ def test_failed_labeling_job_fails_the_run_with_its_reason(tmp_path: Path) -> No
 
 
 def test_stopped_labeling_job_writes_a_partial_report(tmp_path: Path) -> None:
-    def stop(cloud: object) -> None:
-        cloud.ground_truth.stop_after = 3  # type: ignore[attr-defined]
+    def stop(cloud: LocalCloud) -> None:
+        cloud.ground_truth.stop_after = 3
 
     result = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path, cloud_hook=stop)
     assert result.status == "FAILED" and result.error == "LabelingJobStopped"
@@ -189,15 +182,9 @@ def test_no_row_accepted_fails_with_no_rows_accepted(tmp_path: Path) -> None:
 
 
 def test_more_tasks_than_max_objects_per_job_make_several_jobs(tmp_path: Path) -> None:
-    seen = {}
-    result = run_demo(
-        csv_path=DATA / "smallsample.csv",
-        out=tmp_path,
-        max_objects_per_job=4,
-        cloud_hook=lambda cloud: seen.setdefault("cloud", cloud),
-    )
+    result, cloud = _demo_and_its_cloud(out=tmp_path, max_objects_per_job=4)
     assert result.status == "SUCCEEDED"
-    assert len(seen["cloud"].ground_truth.jobs) == 3  # 9 tasks, at most 4 per job
+    assert len(cloud.ground_truth.jobs) == 3  # 9 tasks, at most 4 per job
     assert result.report and result.report["totals"]["total"] + result.report["totals"]["unreviewed"] == 189
     assert result.report["totals"]["unreviewed"] == 0
 
