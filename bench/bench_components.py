@@ -37,7 +37,15 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+    from bulkqa.csvfile import Header
+    from bulkqa.ingest import ChunkResult
+    from bulkqa.model import ChunkSummary, ConsolidationEntry, LabelItem
 
 BENCH = pathlib.Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -175,7 +183,7 @@ class StubDynamoDB:
 # --------------------------------------------------------------------------- ingest
 
 
-def _ingest_input(rows: int) -> tuple[bytes, Any]:
+def _ingest_input(rows: int) -> tuple[bytes, Header]:
     import gen
 
     from bulkqa import csvfile, steps
@@ -195,7 +203,7 @@ def bench_ingest(rows: int = INGEST_ROWS, repeats: int = REPEATS) -> dict[str, A
     chunk = data[header.data_start :]
     rules = ingest.Rules(BUCKET, "", 0.0, "percent")
 
-    def validate_and_build() -> tuple[Any, list[dict[str, Any]]]:
+    def validate_and_build() -> tuple[ChunkResult, list[LabelItem]]:
         h = csvfile.read_header(data[: steps.HEAD_BYTES])
         result = ingest.validate_chunk(chunk, 0, 2, h, rules)
         items = [ingest.label_item(RUN_ID, row) for row in result.accepted]
@@ -244,8 +252,10 @@ def bench_ingest_step(rows: int = INGEST_ROWS, repeats: int = REPEATS) -> dict[s
         "chunk": {"chunk": 0, "start": header.data_start, "end": len(data), "first_line": 2},
     }
 
-    def whole_step() -> dict[str, Any]:
-        return steps.ingest_chunk(event, settings, ObjectStore(s3, BUCKET), LabelsTable(ddb, "labels"))
+    def whole_step() -> ChunkSummary:
+        # the stubs answer the few calls the adapters make, as boto3's clients would
+        store = ObjectStore(cast("S3Client", s3), BUCKET)
+        return steps.ingest_chunk(event, settings, store, LabelsTable(cast("DynamoDBClient", ddb), "labels"))
 
     out = whole_step()
     assert out["accepted"] == rows - gen.bad_row_count(rows), out
@@ -354,8 +364,8 @@ def bench_consolidation_step(
         "payload": {"s3Uri": uri},
     }
 
-    def whole_step() -> list[dict[str, Any]]:
-        return steps.post_labeling(event, LabelsTable(ddb, "labels"), read_text)
+    def whole_step() -> list[ConsolidationEntry]:
+        return steps.post_labeling(event, LabelsTable(cast("DynamoDBClient", ddb), "labels"), read_text)
 
     assert len(whole_step()) == len(payload)
     ddb.calls.clear()
@@ -410,7 +420,24 @@ def _child(code: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def _top_imports(module: str, limit: int = 5) -> list[dict[str, Any]]:
+class ImportTime(TypedDict):
+    module: str
+    self_us: int
+    cumulative_us: int
+
+
+class HandlerColdStart(TypedDict):
+    module: str
+    import_ms: float
+    import_over_boto3_ms: float
+    import_runs_ms: list[float]
+    with_s3_client_runs_ms: list[float]
+    with_s3_client_ms: float
+    with_s3_client_over_boto3_ms: float
+    meets_target: bool
+
+
+def _top_imports(module: str, limit: int = 5) -> list[ImportTime]:
     """The slowest top-level imports under ``module`` (``-X importtime``, cumulative microseconds)."""
     env = {**os.environ, **FAKE_AWS_ENV}
     out = subprocess.run(
@@ -422,7 +449,7 @@ def _top_imports(module: str, limit: int = 5) -> list[dict[str, Any]]:
         check=True,
         timeout=120,
     )
-    rows = []
+    rows: list[ImportTime] = []
     for line in out.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
@@ -454,7 +481,7 @@ def bench_cold_start(runs: int = COLD_RUNS) -> dict[str, Any]:
         return round(statistics.median(values) * 1000, 1)
 
     base, base_client = ms(imports["boto3"]), ms(clients["boto3"])
-    handlers = []
+    handlers: list[HandlerColdStart] = []
     for module in modules:
         import_ms, client_ms = ms(imports[module]), ms(clients[module])
         handlers.append(
