@@ -26,7 +26,6 @@ LABEL_PARTITIONS = 16
 LABEL_ATTRIBUTE_NAME = "bulk-qa-verdicts"
 
 _ITEM_ID = re.compile(r"^[0-9a-f]{16}$")
-_RUN_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$")
 _JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _BATCH_KEY = re.compile(r"^runs/(?P<run>[a-z0-9-]+)/batches/(?P<seq>\d{6})-(?P<digest>[0-9a-f]{16})\.json$")
 
@@ -51,10 +50,6 @@ def run_id_for(bucket: str, key: str, version: str) -> str:
     if stem.lower().endswith(".csv"):
         stem = stem[:-4]
     return f"{slug(stem)}-{_sha(f'{bucket}/{key}#{version}')[:10]}"
-
-
-def is_run_id(value: str) -> bool:
-    return bool(_RUN_ID.match(value))
 
 
 def item_id(image_uri: str, label: str) -> str:

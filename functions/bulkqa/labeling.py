@@ -3,7 +3,7 @@
 Ground Truth closed to new AWS customers on 2026-07-30. Everything the workflow needs from a
 reviewer backend is the ``ReviewBackend`` protocol (``bulkqa.ports``): start a job for a manifest of
 batches (idempotently) and report its status. Ground Truth is the one implementation today
-(``adapters/sagemaker.py``); another backend plugs in by implementing the same three methods and
+(``adapters/sagemaker.py``); another backend plugs in by implementing the same two methods and
 calling ``post_labeling``'s consolidation with the same answer format. This module holds the job's
 spec and status, and the Ground Truth request for it.
 """

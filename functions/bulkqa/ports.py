@@ -22,9 +22,6 @@ class LambdaContext(Protocol):
     """The part of Lambda's context object the functions read."""
 
     @property
-    def function_name(self) -> str: ...
-
-    @property
     def invoked_function_arn(self) -> str: ...
 
 
@@ -110,10 +107,6 @@ class ReviewBackend(Protocol):
 
     def status(self, name: str) -> JobStatus:
         """The job's current status."""
-        ...
-
-    def arn_for(self, name: str) -> str:
-        """The job's ARN without calling the service."""
         ...
 
 

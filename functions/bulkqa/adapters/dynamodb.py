@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from .. import keys
 from ..model import LabelItem, RunRecord, StoredLabel
@@ -76,7 +76,7 @@ def to_item(data: Mapping[str, object]) -> dict[str, AttributeValueTypeDef]:
     return {k: to_attr(v) for k, v in data.items() if v is not None}
 
 
-def from_item(item: Mapping[str, AttributeValueTypeDef]) -> dict[str, Any]:
+def from_item(item: Mapping[str, AttributeValueTypeDef]) -> dict[str, object]:
     """A DynamoDB item (a boto3 response) -> plain values."""
     deserialize = _codec()[1].deserialize
     return {k: _plain(deserialize(v)) for k, v in item.items()}
