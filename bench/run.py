@@ -434,7 +434,7 @@ def _check(run: str, what: str, value: float | None, limit: float, detail: str) 
 # --------------------------------------------------------------------------- printing
 
 
-def _fmt(value: Any, digits: int = 0) -> str:
+def _fmt(value: object, digits: int = 0) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, bool):
@@ -444,7 +444,7 @@ def _fmt(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
-def _table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+def _table(title: str, header: list[str], rows: list[list[object]]) -> None:
     cells = [[str(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
 
@@ -466,7 +466,7 @@ def _pf(ok: bool | None) -> str:
 
 def print_results(results: dict[str, Any]) -> None:
     comp = results.get("components", {})
-    rows: list[list[Any]] = []
+    rows: list[list[object]] = []
     if "ingest" in comp:
         c = comp["ingest"]
         rows.append(

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from urllib.parse import unquote, urlparse
 
 from . import cfn
@@ -48,6 +48,25 @@ class _Box:
     value: str
     checked: bool
     image_url: str | None
+
+
+class _WorkerAnswer(TypedDict):
+    """One reviewer's answer to one task, as in Ground Truth's worker-response file."""
+
+    workerId: str
+    answerContent: dict[str | None, dict[str, bool]]  # checkbox name -> value -> checked
+    submissionTime: str
+    acceptanceTime: str
+    timeSpentInSeconds: float
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """A task the reviewers answered: its manifest line, their answers, the worker-response file."""
+
+    line: dict[str, Any]
+    answers: list[_WorkerAnswer]
+    worker_response_ref: str
 
 
 #: a botocore before-call handler's answer: the HTTP response and the parsed body
@@ -303,7 +322,7 @@ class GroundTruthEmulator:
             return str(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600))
 
         self.tasks_total += len(lines)
-        answered: list[dict[str, Any]] = []
+        answered: dict[str, _Answered] = {}  # datasetObjectId -> the task's answers, in manifest order
         stamp = datetime.now(UTC)
         for index, line in enumerate(lines):
             if job["LabelingJobStatus"] == "Stopping" or (self.stop_after is not None and index >= self.stop_after):
@@ -318,9 +337,9 @@ class GroundTruthEmulator:
                 continue
             page = _Page()
             page.feed(render_worker_template(template, task_input, presign))
-            answers = []
+            answers: list[_WorkerAnswer] = []
             for worker in workers:
-                content: dict[str | None, dict[str, bool]] = {}  # checkbox name -> value -> checked
+                content: dict[str | None, dict[str, bool]] = {}
                 for box in page.boxes:
                     key = _key_from_presigned(box.image_url)
                     checked = reviewers.confirms(worker, key, page.label)
@@ -336,26 +355,25 @@ class GroundTruthEmulator:
                 )
             response_file = f"{out}/annotations/worker-response/iteration-1/{object_id}/{stamp:%Y-%m-%d_%H:%M:%S}.json"
             self._write(response_file, {"answers": answers})
-            answered.append(
-                {"datasetObjectId": object_id, "line": line, "answers": answers, "worker_response_ref": response_file}
-            )
+            answered[object_id] = _Answered(line, answers, response_file)
             self.tasks_done += 1
         consolidated: dict[str, Any] = {}
         post_arn = human.get("AnnotationConsolidationConfig", {}).get("AnnotationConsolidationLambdaArn")
-        for n in range(0, len(answered), CONSOLIDATION_BATCH):
-            batch = answered[n : n + CONSOLIDATION_BATCH]
+        tasks = list(answered.items())
+        for n in range(0, len(tasks), CONSOLIDATION_BATCH):
+            batch = tasks[n : n + CONSOLIDATION_BATCH]
             payload = [
                 {
-                    "datasetObjectId": a["datasetObjectId"],
-                    "dataObject": {"s3Uri": a["line"].get("source-ref")}
-                    if "source-ref" in a["line"]
-                    else {"content": a["line"].get("source")},
+                    "datasetObjectId": object_id,
+                    "dataObject": {"s3Uri": a.line.get("source-ref")}
+                    if "source-ref" in a.line
+                    else {"content": a.line.get("source")},
                     "annotations": [
                         {"workerId": ans["workerId"], "annotationData": {"content": json.dumps(ans["answerContent"])}}
-                        for ans in a["answers"]
+                        for ans in a.answers
                     ],
                 }
-                for a in batch
+                for object_id, a in batch
             ]
             part = n // CONSOLIDATION_BATCH
             request_uri = f"{out}/annotations/consolidated-annotation/consolidation-request/iteration-1/{part}.json"
@@ -370,7 +388,7 @@ class GroundTruthEmulator:
                 "roleArn": job["RoleArn"],
                 "payload": {"s3Uri": request_uri},
             }
-            response: Any = None
+            response: object = None
             for _ in range(self.cloud.faults.labeling_calls()):
                 response = self._invoke(post_arn, request)
             if not isinstance(response, list):
@@ -387,7 +405,7 @@ class GroundTruthEmulator:
         created = datetime.now(UTC).isoformat()
         for index, line in enumerate(lines):
             object_id = str(index)
-            done = next((a for a in answered if a["datasetObjectId"] == object_id), None)
+            done = answered.get(object_id)
             if done is None:
                 continue
             metadata = {
@@ -400,7 +418,7 @@ class GroundTruthEmulator:
                 content = consolidated.get(object_id, {}).get(attribute, {})
             else:
                 content = {}
-                metadata["worker-response-ref"] = done["worker_response_ref"]
+                metadata["worker-response-ref"] = done.worker_response_ref
             labeled += 1
             output_lines.append(json.dumps({**line, attribute: content, f"{attribute}-metadata": metadata}))
         output_uri = f"{out}/manifests/output/output.manifest"

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from boto3 import Session
 
 PRICES_AS_OF = "2026-11-01"
 #: us-east-1 list prices (see docs/costs.md for sources); free tiers ignored.
@@ -44,14 +47,14 @@ class Usage:
         self.lambda_gb_seconds = 0.0  # measured locally: billed duration x the function's MemorySize
         self._lock = threading.Lock()
 
-    def install(self, session: Any) -> None:
+    def install(self, session: Session) -> None:
         session.events.register("before-call", self._count)
 
     def add_duration(self, seconds: float, memory_mb: int) -> None:
         with self._lock:
             self.lambda_gb_seconds += seconds * memory_mb / 1024
 
-    def _count(self, event_name: str, **kwargs: Any) -> None:
+    def _count(self, event_name: str, **kwargs: object) -> None:
         parts = event_name.split(".")
         if len(parts) >= 3:
             service = SERVICE_PREFIX.get(parts[1], parts[1])
@@ -59,6 +62,7 @@ class Usage:
                 self.requests[f"{service}:{parts[2]}"] += 1
 
     def report(self, images: int) -> dict[str, Any]:
+        """aws-usage.json (docs/interfaces.md): requests, measured GB-seconds, the estimated cost."""
         req = self.requests
         s3_put = sum(n for k, n in req.items() if k.startswith("s3:") and k[3:] in _S3_PUT)
         s3_get = sum(n for k, n in req.items() if k.startswith("s3:") and k[3:] in _S3_GET)
