@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,12 +21,6 @@ from bulkqa import aws, keys
 from bulkqa.adapters.dynamodb import RunsTable
 from bulkqa_local.cloud import LocalCloud
 from tests.support.events import load_event
-
-
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud() as local:
-        yield local
 
 
 def on_event(cloud: LocalCloud, event: dict[str, Any]) -> dict[str, Any]:

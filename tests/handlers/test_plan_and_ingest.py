@@ -11,7 +11,6 @@ import io
 import itertools
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,11 +23,11 @@ HEADER = "image_local_path,label,confidence"
 
 
 @pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud() as local:
-        # uploads here must not start the workflow: these tests call the functions themselves
-        local.client("s3").put_bucket_notification_configuration(Bucket=local.bucket, NotificationConfiguration={})
-        yield local
+def cloud(cloud: LocalCloud) -> LocalCloud:
+    """The shared stack (tests/conftest.py), its uploads not starting the workflow: these tests call the
+    functions themselves."""
+    cloud.client("s3").put_bucket_notification_configuration(Bucket=cloud.bucket, NotificationConfiguration={})
+    return cloud
 
 
 def invoke(cloud: LocalCloud, logical_id: str, event: dict[str, Any]) -> Any:

@@ -7,19 +7,12 @@ MalformedBatch whose message names the batch file.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from bulkqa_local.cloud import HandlerError, LocalCloud
 from tests.support.events import load_event
-
-
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud() as local:
-        yield local
 
 
 def prelabel(cloud: LocalCloud, event: dict[str, Any]) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,12 +19,6 @@ from bulkqa_local.cloud import HandlerError, LocalCloud
 from tests.support.events import load_event
 
 KEY = "incoming/sample.csv"
-
-
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud() as local:
-        yield local
 
 
 def register(cloud: LocalCloud, event: dict[str, Any]) -> dict[str, Any]:

@@ -127,3 +127,31 @@ def test_an_abandoned_reader_does_not_block_the_interpreter_exit(tmp_path: Path)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "done"
+
+
+def test_confidences_read_back_as_the_floats_written(table: LabelsTable) -> None:
+    """Numbers go through boto3's TypeSerializer as Decimal(repr(x)): every float comes back unchanged."""
+    confidences = [99.5, 87.123456789012345, 0.1 + 0.2, 1e-07, 100.0, 50.0, 33.333333333333336, 0.0]
+    written = []
+    for n, confidence in enumerate(confidences):
+        item = keys.item_id(f"s3://b/{n}.jpg", "Crab")
+        written.append(
+            {"run_partition": keys.partition(RUN, item), "item_id": item, "confidence": confidence, "line": n + 2}
+        )
+    table.put_items(written)  # only the attributes this test reads
+    got = {i["item_id"]: i for i in table.run_items(RUN, ("item_id", "confidence", "line"))}
+    for item in written:
+        back = got[str(item["item_id"])]
+        assert back["confidence"] == item["confidence"] and isinstance(back["confidence"], float)
+        assert back["line"] == item["line"] and isinstance(back["line"], int)
+
+
+def test_maps_and_integers_round_trip(table: LabelsTable) -> None:
+    item = keys.item_id("s3://b/x.jpg", "Crab")
+    table.put_items([{"run_partition": keys.partition(RUN, item), "item_id": item, "line": 7}])
+    assert table.set_verdicts(RUN, item, 2, 1, {"w1": "confirm", "w2": "confirm", "w3": "reject"}, "job", "b-1")
+    assert not table.set_verdicts(RUN, keys.item_id("s3://b/none.jpg", "Crab"), 1, 0, {"w1": "confirm"}, "job", "b")
+    (back,) = table.run_items(RUN)
+    assert back["WorkerVerdicts"] == {"w1": "confirm", "w2": "confirm", "w3": "reject"}
+    assert (back["WorkerConfirmCount"], back["WorkerDisconfirmCount"], back["line"]) == (2, 1, 7)
+    assert all(type(back[k]) is int for k in ("WorkerConfirmCount", "WorkerDisconfirmCount", "line"))
