@@ -6,6 +6,8 @@ start_labeling_job, on_labeling_job_event, pre_labeling, post_labeling and analy
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 
 import pytest
@@ -21,8 +23,18 @@ ROWS = [f"crab/{n}.jpg,Crab,{80 + n}" for n in range(6)] + [f"dog/{n}.jpg,Dog,{9
 DATA = (HEADER + "".join(f"{row}\n" for row in ROWS)).encode()
 
 
+@functools.cache
+def _batched_once() -> tuple[FakeStack, str, BatchesResult]:
+    ready = FakeStack()
+    run_id, out = ready.batches(DATA)
+    return ready, run_id, out
+
+
 def batched(world: FakeStack) -> tuple[str, BatchesResult]:
-    return world.batches(DATA)
+    """``world`` as after make_batches on DATA (ingested once per module, then copied: the fakes are plain data)."""
+    ready, run_id, out = _batched_once()
+    world.store, world.labels, world.runs = copy.deepcopy((ready.store, ready.labels, ready.runs))
+    return run_id, copy.deepcopy(out)
 
 
 def start_event(job: JobPart, token: str = "token-1") -> dict[str, object]:
