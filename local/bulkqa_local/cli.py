@@ -25,7 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     invoke_cmd.add_arguments(invoke_parser)
     invoke_parser.set_defaults(run=invoke_cmd.run)
     args = parser.parse_args(argv)
-    return int(args.run(args))
+    from .moto_speedups import MotoVersionError
+
+    try:
+        return int(args.run(args))
+    except MotoVersionError as exc:  # the local cloud refused to start: say what to do, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

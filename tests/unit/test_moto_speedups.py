@@ -1006,3 +1006,18 @@ def test_the_switch(monkeypatch: pytest.MonkeyPatch, value: str | None, on: bool
     else:
         monkeypatch.setenv(moto_speedups.SWITCH, value)
     assert moto_speedups.enabled() is on
+
+
+def test_the_command_line_says_what_to_do_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import moto as moto_package
+
+    from bulkqa_local import cli
+
+    monkeypatch.setattr(moto_package, "__version__", "5.3.0")
+    monkeypatch.delenv(moto_speedups.SWITCH, raising=False)
+    assert cli.main(["invoke", "ingest_labels", "--event", "events/ingest_labels.json"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "BULKQA_MOTO_SPEEDUPS=0" in error
+    assert "Traceback" not in error
