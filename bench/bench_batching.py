@@ -27,7 +27,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "functions"))
 
 from bulkqa import batching, keys  # noqa: E402
-from bulkqa.model import AcceptedRow  # noqa: E402
+from bulkqa.rows import AcceptedRow  # noqa: E402
 
 LABELS = 100
 DUPLICATE_EVERY = 50_000  # one cross-chunk duplicate per 50,000 rows

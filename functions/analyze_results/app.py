@@ -1,8 +1,14 @@
 """Analyse the run's verdicts and write the reports under reports/<run id>/."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from bulkqa import analyze_step, deps, settings
-from bulkqa.model import AnalyzeResult
-from bulkqa.ports import LambdaContext, RawEvent
+
+if TYPE_CHECKING:
+    from bulkqa.model import AnalyzeResult
+    from bulkqa.ports import LambdaContext, RawEvent
 
 
 def lambda_handler(event: RawEvent, context: LambdaContext) -> AnalyzeResult:

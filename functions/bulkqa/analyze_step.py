@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import keys, log
-from .model import AnalyzeInput, AnalyzeResult, IngestSummary, StoredLabel
-from .ports import LabelsTable, ObjectStore, RawEvent, RunsTable
 from .settings import AnalysisSettings
 from .steps.common import require_str
 
 if TYPE_CHECKING:
     from .analysis import Verdict
+    from .model import AnalyzeInput, AnalyzeResult, IngestSummary, StoredLabel
+    from .ports import LabelsTable, ObjectStore, RawEvent, RunsTable
 
 VERDICT_ATTRIBUTES = (
     "s3_image_url",

@@ -11,11 +11,14 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from . import keys
-from .model import AcceptedRow, BatchDocument, ManifestLine, RejectedRow
 from .prelabel import BATCH_FORMAT_VERSION
+from .rows import AcceptedRow, RejectedRow
+
+if TYPE_CHECKING:
+    from .model import BatchDocument, ManifestLine
 
 T = TypeVar("T")
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import keys
 from .errors import MalformedAnswer
-from .model import ConsolidatedContent, ConsolidationEntry, ExcludedAnswer
 from .verdict import CONFIRM, REJECT, UNREVIEWED, classify
+
+if TYPE_CHECKING:
+    from .model import ConsolidatedContent, ConsolidationEntry, ExcludedAnswer
 
 ANSWER_PREFIX = "image-"
 ANSWER_VALUE = "correct"

@@ -20,9 +20,12 @@ import io
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import InvalidLabelFile
-from .model import ChunkJSON, HeaderJSON
+
+if TYPE_CHECKING:
+    from .model import ChunkJSON, HeaderJSON
 
 IMAGE_COLUMNS = ("image_local_path", "s3_image_url")
 REQUIRED = ("label", "confidence")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from . import aws
 from .adapters.dynamodb import LabelsTable, RunsTable
 from .adapters.s3 import ObjectStore
 from .adapters.sagemaker import GroundTruthJobs
 from .adapters.stepfunctions import TaskCallbacks
-from .ports import LambdaContext
 from .settings import LabelingSettings, StackSettings
+
+if TYPE_CHECKING:
+    from .ports import LambdaContext
 
 
 def store(stack: StackSettings) -> ObjectStore:

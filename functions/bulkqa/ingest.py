@@ -9,10 +9,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import csvfile, keys
-from .model import AcceptedRow, BelowMinRow, ChunkResultJSON, LabelItem, RejectedRow
+from .rows import AcceptedRow, BelowMinRow, RejectedRow
+
+if TYPE_CHECKING:
+    from .model import ChunkResultJSON, LabelItem
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import keys
-from .model import JobResult
 from .settings import LabelingSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker.type_defs import CreateLabelingJobRequestTypeDef
+
+    from .model import JobResult
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 

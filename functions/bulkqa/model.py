@@ -1,48 +1,19 @@
-"""The pipeline's data, one typed definition each, in the order the data flows.
+"""The pipeline's JSON, one typed definition each, in the order the data flows.
 
-CSV rows -> chunk results -> batches + manifests -> labeling jobs -> verdicts -> report. Rows are
-``NamedTuple``s: they are written to S3 as JSON arrays (a named tuple serialises as one) and read back
-with ``Row(*values)``. What Step Functions passes between states, and the JSON files of a run, are
-``TypedDict``s: their keys are the state machine's (``statemachine/bulk_qa.asl.json`` reads them) and
-the files' formats, so they never change.
+CSV rows (:mod:`bulkqa.rows`) -> chunk results -> batches + manifests -> labeling jobs -> verdicts ->
+report (``bulkqa.report_types``). What Step Functions passes between states, the JSON files of a run
+and the tables' items are ``TypedDict``s: their keys are the state machine's
+(``statemachine/bulk_qa.asl.json`` reads them) and the files' formats, so they never change.
+
+The shipped code imports this module only for type checking (``if TYPE_CHECKING:``): a TypedDict is
+a plain dict at run time, and the functions' cold start does not pay for building these classes.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
-# --- rows of the uploaded file ------------------------------------------------------------------------
-
-
-class AcceptedRow(NamedTuple):
-    """A row that passed validation (a chunk result's ``accepted`` entry)."""
-
-    line: int
-    item_id: str
-    s3_uri: str
-    image: str  # as written in the file
-    label: str
-    confidence: float  # on the 0-100 scale
-
-
-class RejectedRow(NamedTuple):
-    """A row that was not accepted: one line of rejected.csv (values clipped, as written)."""
-
-    line: int
-    reason: str
-    image: str
-    label: str
-    confidence: str
-
-
-class BelowMinRow(NamedTuple):
-    """A valid row below the minimum confidence: counted, not reviewed."""
-
-    line: int
-    image: str
-    label: str
-    confidence: float
-
+from .rows import AcceptedRow, BelowMinRow, RejectedRow
 
 # --- the ingest plan and the chunk results (S3: runs/<run>/ingest/) ---------------------------------------
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .labeling import JobSpec, JobStatus
-from .model import JobResult, LabelItem, RunRecord, StoredLabel
+
+if TYPE_CHECKING:
+    from .model import JobResult, LabelItem, RunRecord, StoredLabel
 
 #: A Lambda event as it arrives: JSON from Step Functions, EventBridge or Ground Truth, not yet parsed.
 RawEvent = Mapping[str, Any]

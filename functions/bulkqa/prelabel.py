@@ -7,10 +7,13 @@ Ground Truth fails the whole labeling job when this function raises, so a malfor
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from . import keys
 from .errors import MalformedBatch
-from .model import TaskImage, TaskInput
+
+if TYPE_CHECKING:
+    from .model import TaskImage, TaskInput
 
 BATCH_FORMAT_VERSION = 1
 MAX_BATCH_SIZE = 100

@@ -1,8 +1,14 @@
 """Group the accepted rows by label into batches and write the Ground Truth manifests."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from bulkqa import deps, settings, steps
-from bulkqa.model import BatchesResult
-from bulkqa.ports import LambdaContext, RawEvent
+
+if TYPE_CHECKING:
+    from bulkqa.model import BatchesResult
+    from bulkqa.ports import LambdaContext, RawEvent
 
 
 def lambda_handler(event: RawEvent, context: LambdaContext) -> BatchesResult:

@@ -1,8 +1,14 @@
 """Resume the workflow when Ground Truth reports a labeling job Completed, Failed or Stopped."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from bulkqa import deps, settings, steps
-from bulkqa.model import JobEventResult
-from bulkqa.ports import LambdaContext, RawEvent
+
+if TYPE_CHECKING:
+    from bulkqa.model import JobEventResult
+    from bulkqa.ports import LambdaContext, RawEvent
 
 
 def lambda_handler(event: RawEvent, context: LambdaContext) -> JobEventResult:

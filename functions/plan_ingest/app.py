@@ -1,8 +1,14 @@
 """Check the uploaded file (a label CSV with the needed columns) and plan the ingest chunks."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from bulkqa import deps, settings, steps
-from bulkqa.model import IngestPlan
-from bulkqa.ports import LambdaContext, RawEvent
+
+if TYPE_CHECKING:
+    from bulkqa.model import IngestPlan
+    from bulkqa.ports import LambdaContext, RawEvent
 
 
 def lambda_handler(event: RawEvent, context: LambdaContext) -> IngestPlan:

@@ -1,9 +1,15 @@
 """Ground Truth annotation consolidation: every reviewer's answer -> per-image counts."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from bulkqa import aws, deps, settings, steps
 from bulkqa.adapters.s3 import read_s3_text
-from bulkqa.model import ConsolidationEntry
-from bulkqa.ports import LambdaContext, RawEvent
+
+if TYPE_CHECKING:
+    from bulkqa.model import ConsolidationEntry
+    from bulkqa.ports import LambdaContext, RawEvent
 
 
 def lambda_handler(event: RawEvent, context: LambdaContext) -> list[ConsolidationEntry]:

@@ -1,9 +1,15 @@
 """Ground Truth pre-labeling: one batch file -> the worker page's task.input."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from bulkqa import aws, steps
 from bulkqa.adapters.s3 import read_s3_text
-from bulkqa.model import PreLabelingResult
-from bulkqa.ports import LambdaContext, RawEvent
+
+if TYPE_CHECKING:
+    from bulkqa.model import PreLabelingResult
+    from bulkqa.ports import LambdaContext, RawEvent
 
 
 def lambda_handler(event: RawEvent, context: LambdaContext) -> PreLabelingResult:

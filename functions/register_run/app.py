@@ -1,8 +1,14 @@
 """Register the run of an uploaded CSV; a duplicate S3 event for the same object version is flagged."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from bulkqa import deps, settings, steps
-from bulkqa.model import RegisterRunResult
-from bulkqa.ports import LambdaContext, RawEvent
+
+if TYPE_CHECKING:
+    from bulkqa.model import RegisterRunResult
+    from bulkqa.ports import LambdaContext, RawEvent
 
 
 def lambda_handler(event: RawEvent, context: LambdaContext) -> RegisterRunResult:

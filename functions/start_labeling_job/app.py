@@ -1,8 +1,14 @@
 """Start (or resume waiting for) one labeling job; invoked with a task token by the workflow."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from bulkqa import deps, settings, steps
-from bulkqa.model import StartJobResult
-from bulkqa.ports import LambdaContext, RawEvent
+
+if TYPE_CHECKING:
+    from bulkqa.model import StartJobResult
+    from bulkqa.ports import LambdaContext, RawEvent
 
 
 def lambda_handler(event: RawEvent, context: LambdaContext) -> StartJobResult:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bulkqa import batching
-from bulkqa.model import AcceptedRow, RejectedRow
+from bulkqa.rows import AcceptedRow, RejectedRow
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bulkqa import batching, keys
-from bulkqa.model import AcceptedRow
+from bulkqa.rows import AcceptedRow
 from tests.support import batching_reference as reference
 
 LABELS = ["Crab", "Sea Turtle", 'Lobster, "king"', "Seestern\nmit Umbruch", "Écrevisse", "Z"]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bulkqa import csvfile, ingest, keys
-from bulkqa.model import AcceptedRow, RejectedRow
+from bulkqa.rows import AcceptedRow, RejectedRow
 
 BUCKET = "bulk-label-qa-labelsbucket-example"
 IMAGES = "caltech-images"

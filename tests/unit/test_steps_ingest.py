@@ -16,7 +16,7 @@ import pytest
 
 from bulkqa import keys, steps
 from bulkqa.errors import InvalidEvent, InvalidLabelFile, NoRowsAccepted
-from bulkqa.model import AcceptedRow
+from bulkqa.rows import AcceptedRow
 from tests.support.fakes import FakeStack
 
 HEADER = "image_local_path,label,confidence\n"

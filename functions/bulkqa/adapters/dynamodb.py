@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
 from .. import keys
-from ..model import LabelItem, RunRecord, StoredLabel
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -34,6 +33,8 @@ if TYPE_CHECKING:
         QueryInputPaginateTypeDef,
         WriteRequestTypeDef,
     )
+
+    from ..model import LabelItem, RunRecord, StoredLabel
 
 _BATCH = 25
 

@@ -10,15 +10,18 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from .. import batching, ingest, keys, log
 from ..errors import InvalidEvent, NoRowsAccepted
 from ..escaping import csv_safe
-from ..model import BatchesResult, BelowMinRow, IngestRows, IngestSummary, JobPart, MakeBatchesInput, RejectedRow
-from ..ports import LabelsTable, ObjectStore, RawEvent, RunsTable
+from ..rows import BelowMinRow, RejectedRow
 from ..settings import BatchSettings
 from .common import get_path, require_str
+
+if TYPE_CHECKING:
+    from ..model import BatchesResult, IngestRows, IngestSummary, JobPart, MakeBatchesInput
+    from ..ports import LabelsTable, ObjectStore, RawEvent, RunsTable
 
 T = TypeVar("T")
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidEvent
-from ..ports import RawEvent
+
+if TYPE_CHECKING:
+    from ..ports import RawEvent
 
 
 def now() -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from .. import consolidation, keys, log, prelabel
 from ..errors import InvalidEvent, MalformedBatch
-from ..model import ConsolidationEntry, PreLabelingResult
-from ..ports import LabelsTable, RawEvent
 from .common import get_path
+
+if TYPE_CHECKING:
+    from ..model import ConsolidationEntry, PreLabelingResult
+    from ..ports import LabelsTable, RawEvent
 
 #: Reads a whole object named by an ``s3://`` URI as UTF-8 text (any bucket the function may read).
 ReadText = Callable[[str], str]

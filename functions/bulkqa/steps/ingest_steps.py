@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from .. import csvfile, ingest, keys, log
 from ..errors import InvalidEvent, InvalidLabelFile
-from ..model import ChunkSummary, IngestChunkInput, IngestPlan, PlanIngestInput, RegisterRunResult, SourceJSON
-from ..ports import LabelsTable, ObjectStore, RawEvent, RunsTable
 from ..settings import IngestSettings, StackSettings
 from .common import get_path, now, require_str
+
+if TYPE_CHECKING:
+    from ..model import ChunkSummary, IngestChunkInput, IngestPlan, PlanIngestInput, RegisterRunResult, SourceJSON
+    from ..ports import LabelsTable, ObjectStore, RawEvent, RunsTable
 
 HEAD_BYTES = 256 * 1024
 

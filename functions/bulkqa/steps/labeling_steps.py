@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from .. import keys, log
 from ..errors import LabelingJobFailed, LabelingJobStopped
 from ..labeling import JobSpec, JobStatus
-from ..model import JobEventResult, StartJobInput, StartJobResult
-from ..ports import ObjectStore, RawEvent, ReviewBackend, RunsTable, TaskCallbacks
 from ..settings import LabelingSettings
 from .common import now, require_str
+
+if TYPE_CHECKING:
+    from ..model import JobEventResult, StartJobInput, StartJobResult
+    from ..ports import ObjectStore, RawEvent, ReviewBackend, RunsTable, TaskCallbacks
 
 # --- 5. start the labeling job and wait ---------------------------------------------------------------
 

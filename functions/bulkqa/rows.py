@@ -1,0 +1,39 @@
+"""The rows of an uploaded file, as validation sorts them (``bulkqa.ingest``).
+
+``NamedTuple``s: a chunk result writes them to S3 as JSON arrays (a named tuple serialises as one),
+make_batches reads them back with ``Row(*values)``; the steps read them by name.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class AcceptedRow(NamedTuple):
+    """A row that passed validation (a chunk result's ``accepted`` entry)."""
+
+    line: int
+    item_id: str
+    s3_uri: str
+    image: str  # as written in the file
+    label: str
+    confidence: float  # on the 0-100 scale
+
+
+class RejectedRow(NamedTuple):
+    """A row that was not accepted: one line of rejected.csv (values clipped, as written)."""
+
+    line: int
+    reason: str
+    image: str
+    label: str
+    confidence: str
+
+
+class BelowMinRow(NamedTuple):
+    """A valid row below the minimum confidence: counted, not reviewed."""
+
+    line: int
+    image: str
+    label: str
+    confidence: float
