@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bulkqa import keys, prelabel
+from bulkqa.model import BatchDocument, BatchItemJSON, TaskInput
 
 DEFAULT_RUN_ID = "smallsample-0123456789"
 DEFAULT_BUCKET = "bkt"
@@ -24,9 +25,9 @@ DEFAULT_BUCKET = "bkt"
 
 @dataclass(frozen=True)
 class Batch:
-    doc: dict[str, Any]
+    doc: BatchDocument
     ref: keys.BatchRef
-    task_input: dict[str, Any]
+    task_input: TaskInput
 
     @property
     def ids(self) -> list[str]:
@@ -56,7 +57,7 @@ def build_batch(
     first_line: int = 2,
 ) -> Batch:
     """One batch of the given image names (paths under ``images/``), as make_batches writes it."""
-    items: list[dict[str, Any]] = []
+    items: list[BatchItemJSON] = []
     ids: list[str] = []
     for n, name in enumerate(names):
         uri = f"s3://{bucket}/images/{name}"
@@ -73,7 +74,7 @@ def build_batch(
         )
     digest = keys.batch_digest(ids)
     ref = keys.parse_batch_uri(f"s3://{bucket}/{keys.batch_key(run_id, seq, digest)}")
-    doc: dict[str, Any] = {"version": 1, "run_id": run_id, "seq": seq, "label": label, "items": items}
+    doc: BatchDocument = {"version": 1, "run_id": run_id, "seq": seq, "label": label, "items": items}
     return Batch(doc=doc, ref=ref, task_input=prelabel.task_input(doc, ref))
 
 
