@@ -22,7 +22,7 @@ REPORTS_PREFIX = "reports/"
 LABEL_PARTITIONS = 16
 
 #: Ground Truth label attribute: pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}, not ending in
-#: -metadata or -ref (ground-truth-contracts.md 4.1).
+#: -metadata or -ref (docs/ground-truth.md#createlabelingjob).
 LABEL_ATTRIBUTE_NAME = "bulk-qa-verdicts"
 
 _ITEM_ID = re.compile(r"^[0-9a-f]{16}$")
