@@ -2,7 +2,9 @@
 
 The steps (``bulkqa.steps``, ``bulkqa.analyze_step``) take these, never the concrete adapters:
 ``bulkqa.deps`` builds the real ones (``bulkqa.adapters``: S3, DynamoDB, Ground Truth, Step
-Functions), ``tests/support/fakes.py`` has in-memory ones with the same observable behaviour.
+Functions), ``tests/support/fakes.py`` has in-memory ones with the same observable behaviour
+(``tests/handlers/test_ports_contract.py`` runs the same calls on both). The shipped code imports
+this module for type checking only.
 """
 
 from __future__ import annotations
