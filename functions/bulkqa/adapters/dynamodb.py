@@ -138,7 +138,7 @@ class LabelsTable:
                 ExpressionAttributeValues={
                     ":c": {"N": str(confirms)},
                     ":d": {"N": str(rejects)},
-                    ":v": to_attr(dict(reviewers)),
+                    ":v": _codec()[0].serialize(dict(reviewers)),  # strings only: nothing to convert
                     ":j": {"S": job},
                     ":b": {"S": batch},
                 },
