@@ -5,7 +5,7 @@ A label file is UTF-8 text (a BOM is fine) with a header naming, in any order, `
 ``s3_image_url`` (an ``s3://`` URI). Line ends may be LF, CRLF or CR; fields may be quoted with
 commas and line breaks inside.
 
-Line numbers follow ``interfaces.md``: the header is line 1 and the n-th record after it is line
+Line numbers follow ``docs/interfaces.md``: the header is line 1 and the n-th record after it is line
 n + 1, which is its physical line unless quoted fields before it contain line breaks.
 
 The planner splits the file into byte ranges that start and end on record boundaries, with the same

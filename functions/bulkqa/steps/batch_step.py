@@ -95,7 +95,7 @@ def make_batches(
                 blank += result.blank
                 below_min += len(result.below_min)
                 rejected_in_chunks += len(result.rejected)
-                # interfaces.md: rejected.csv lists every input row that was not accepted, with line and reason
+                # docs/interfaces.md: rejected.csv lists every input row that was not accepted, with line and reason
                 chunk_rows = result.rejected + [_below_min_row(row) for row in result.below_min]
                 for rejected in sorted(chunk_rows, key=lambda r: r.line):
                     pending.write(json.dumps(rejected, ensure_ascii=False) + "\n")

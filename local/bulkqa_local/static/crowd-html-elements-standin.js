@@ -3,7 +3,7 @@
  * https://assets.crowd.aws/crowd-html-elements.js, which cannot be loaded offline.
  *
  * It reproduces only the documented behaviour and output format of three elements
- * (ground-truth-contracts.md 3.1-3.2, AWS docs sms-ui-template-crowd-{form,checkbox,button}):
+ * (docs/ground-truth.md#the-worker-page-liquid-crowd-form-and-crowd-checkbox, AWS docs sms-ui-template-crowd-{form,checkbox,button}):
  *   <crowd-form>      wraps the task; appends a submit <crowd-button> if it contains none; on
  *                     submit fires a cancelable "submit" event, then collects every named crowd
  *                     element into one answer object.
