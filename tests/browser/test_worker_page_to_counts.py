@@ -17,6 +17,7 @@ import pytest
 
 from bulkqa import ingest
 from bulkqa.adapters.dynamodb import LabelsTable
+from bulkqa.rows import AcceptedRow
 from bulkqa_local.cloud import LocalCloud
 from tests.support.batches import make_batch
 from tests.support.browser import Reviewer
@@ -33,7 +34,9 @@ def test_two_unchecked_images_become_two_disconfirmed_items(
     s3.put_object(Bucket=cloud.bucket, Key=batch.ref.key, Body=json.dumps(batch.doc).encode())
     labels = LabelsTable(cloud.client("dynamodb"), cloud.table("LabelsTable"))
     labels.put_items(
-        ingest.label_item(run_id, [i["line"], i["id"], i["s3_uri"], i["image"], batch.doc["label"], i["confidence"]])
+        ingest.label_item(
+            run_id, AcceptedRow(i["line"], i["id"], i["s3_uri"], i["image"], batch.doc["label"], i["confidence"])
+        )
         for i in batch.doc["items"]
     )
     job_arn = "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/bulkqa-browser-test-p00"
