@@ -63,7 +63,7 @@ class SimulatedReviewers:
 
 @dataclass
 class ScriptedReviewers:
-    """``--answers FILE``: CSV image,label,worker,verdict (interfaces.md).
+    """``--answers FILE``: CSV image,label,worker,verdict (docs/interfaces.md).
 
     A (image, label, worker) without a line leaves the box pre-checked (confirm).
     """
