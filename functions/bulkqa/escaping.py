@@ -5,8 +5,18 @@ Spreadsheets: :func:`csv_safe`. Markdown: :func:`md_escape`. HTML is escaped by 
 
 from __future__ import annotations
 
-_CSV_ACTIVE = ("=", "+", "-", "@", "\t", "\r", "\n")
+#: What a spreadsheet reads as the start of a formula, full-width forms included (＝ ＋ － ＠).
+_CSV_ACTIVE = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: The C0 control characters (tab and line breaks included), DEL and the C1 controls: shown escaped, never raw.
+_INVISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
 _MD_ACTIVE = set("\\`*_{}[]<>#|~&$")
+
+
+def visible(value: str) -> str:
+    """``value`` with control bytes shown as ``\\x00``-style escapes, so no raw NUL reaches an output file."""
+    if value.isprintable():
+        return value
+    return value.translate(_INVISIBLE)
 
 
 def csv_safe(value: str) -> str:
