@@ -189,7 +189,7 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
             continue
         seen[item] = line
         if confidence < rules.min_confidence:
-            result.below_min.append(BelowMinRow(line, image_raw, label, confidence))
+            result.below_min.append(BelowMinRow(line, item, image_raw, label, confidence, conf_raw))
             continue
         result.accepted.append(AcceptedRow(line, item, uri, image_raw, label, confidence))
     return result

@@ -31,9 +31,15 @@ class RejectedRow(NamedTuple):
 
 
 class BelowMinRow(NamedTuple):
-    """A valid row below the minimum confidence: counted, not reviewed."""
+    """A valid row below the minimum confidence: counted, not reviewed (listed in rejected.csv as written).
+
+    It carries its item id so that make_batches can settle duplicates across chunks by file order, whatever
+    category the first copy fell in.
+    """
 
     line: int
+    item_id: str
     image: str
     label: str
-    confidence: float
+    confidence: float  # on the 0-100 scale
+    confidence_text: str  # as written in the file

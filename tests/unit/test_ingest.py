@@ -183,7 +183,8 @@ def test_a_chunk_result_is_written_as_json_arrays_and_read_back_typed() -> None:
         99.5,
     ]
     assert saved["rejected"][0][:3] == [3, result.rejected[0].reason, "../x.jpg"]
-    assert saved["below_min"] == [[4, "crab/2.jpg", "Crab", 10.0]]
+    below = result.below_min[0]
+    assert saved["below_min"] == [[4, below.item_id, "crab/2.jpg", "Crab", 10.0, below.confidence_text]]
     assert ingest.ChunkResult.from_json(saved) == result
 
 
