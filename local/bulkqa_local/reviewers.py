@@ -47,10 +47,14 @@ class SimulatedReviewers:
         ]
 
     def correct(self, image_key: str, label: str) -> bool | None:
-        """Is the label right for the image? None when the truth is unknown."""
-        folder = image_key.split("/")[-2] if "/" in image_key else ""
+        """Is the label right for the image? None when the truth is unknown (a label the sample data lacks).
+
+        docs/interfaces.md: for a CSV without known truth the simulated reviewers confirm with probability
+        ``1 - error-rate``, whatever folder the image sits in.
+        """
         if label not in self.truth:
-            return None if not folder else False
+            return None
+        folder = image_key.split("/")[-2] if "/" in image_key else ""
         return folder in self.truth[label]
 
     def confirms(self, worker: str, image_key: str, label: str) -> bool:
@@ -65,7 +69,9 @@ class SimulatedReviewers:
 class ScriptedReviewers:
     """``--answers FILE``: CSV image,label,worker,verdict (docs/interfaces.md).
 
-    A (image, label, worker) without a line leaves the box pre-checked (confirm).
+    ``image`` is the input CSV's value as written: an image_local_path key or an ``s3://bucket/key`` URI.
+    The page shows reviewers the object, so answers are matched by the object's key. A (image, label,
+    worker) without a line leaves the box pre-checked (confirm).
     """
 
     answers: dict[tuple[str, str, str], bool]
@@ -90,7 +96,7 @@ class ScriptedReviewers:
                 worker = row["worker"].strip()
                 if worker not in workers:
                     workers.append(worker)
-                answers[(row["image"].strip(), row["label"].strip(), worker)] = verdict == "confirm"
+                answers[(_object_key(row["image"].strip()), row["label"].strip(), worker)] = verdict == "confirm"
         if not workers:
             raise ValueError(f"{path}: the answers file has no answers")
         return cls(answers, workers)
@@ -99,8 +105,12 @@ class ScriptedReviewers:
         return list(self.workers)
 
     def confirms(self, worker: str, image_key: str, label: str) -> bool:
-        for image in (image_key, image_key.split("/", 3)[-1] if image_key.startswith("s3://") else image_key):
-            verdict = self.answers.get((image, label, worker))
-            if verdict is not None:
-                return verdict
-        return True
+        verdict = self.answers.get((_object_key(image_key), label, worker))
+        return True if verdict is None else verdict
+
+
+def _object_key(image: str) -> str:
+    """The S3 key an image reference names: ``s3://bucket/key`` -> ``key``; ``./key`` -> ``key``."""
+    if image.startswith("s3://"):
+        return image.split("/", 3)[-1]
+    return image[2:] if image.startswith("./") else image
