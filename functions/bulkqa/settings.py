@@ -2,16 +2,172 @@
 
 Each handler asks for the settings it needs; every missing or invalid variable is reported in one
 ``SettingsError`` that names them all. Nothing is read at import time.
+
+Every value a stack parameter sets is declared once, in :data:`PARAMETERS`: its kind and its range. The
+functions accept exactly what :meth:`Setting.problem` accepts, ``template.yaml`` carries the same
+constraints (:meth:`Setting.template_constraints`; tests/static/test_template.py checks that the two agree
+value for value), and ``bulkqa demo`` / ``bulkqa analyze`` check their flags with the same rule. A bad
+setting therefore fails when the stack is deployed or the command starts, never at the last step.
 """
 
 from __future__ import annotations
 
-import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
 
 from .errors import SettingsError
+
+Kind = Literal["integer", "decimal", "choice", "pattern"]
+
+
+def _pieces(low: int, high: int, digits: int) -> list[tuple[int, int, int]]:
+    """[low, high], numbers of ``digits`` digits, as blocks (start, end, k): a fixed prefix, one digit
+    range, then k free digits."""
+    out = []
+    start = low
+    while start <= high:
+        k = 0
+        while k + 1 < digits and start % 10 ** (k + 1) == 0 and start + 10 ** (k + 1) - 1 <= high:
+            k += 1
+        step = 10**k
+        end = start + step - 1
+        while end + step <= high and (end + 1) // (step * 10) == start // (step * 10):
+            end += step
+        out.append((start, end, k))
+        start = end + 1
+    return out
+
+
+def integer_regex(low: int, high: int) -> str:
+    """A regular expression matching exactly the whole numbers low..high written in plain digits
+    (no sign, no leading zero, no spaces): what a CloudFormation AllowedPattern can say about a range."""
+    if not 0 <= low <= high:
+        raise ValueError(f"bad range {low}..{high}")
+    alternatives = []
+    digits = len(str(low))
+    while low <= high:
+        top = min(high, 10**digits - 1)
+        for start, end, k in _pieces(low, top, digits):
+            prefix = str(start // 10 ** (k + 1)) if start >= 10 ** (k + 1) else ""
+            first, last = start // 10**k % 10, end // 10**k % 10
+            body = prefix + (str(first) if first == last else f"[{first}-{last}]")
+            body += "" if k == 0 else "[0-9]" if k == 1 else f"[0-9]{{{k}}}"
+            alternatives.append(body)
+        low, digits = top + 1, digits + 1
+    return "|".join(alternatives)
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One stack parameter as the functions read it: the parameter, its variable, what it accepts."""
+
+    parameter: str  # the template.yaml parameter
+    env: str  # the function's environment variable
+    kind: Kind
+    default: str
+    low: int = 0  # integer and decimal: the inclusive range
+    high: int = 0
+    choices: tuple[str, ...] = ()  # choice
+    regex: str = ""  # pattern
+    meaning: str = ""  # pattern: what the value is, for messages
+    required: bool = False  # the parameter has no default: the stack cannot be deployed without it
+
+    @property
+    def pattern(self) -> str:
+        """The whole value must match this (the template's AllowedPattern); '' for a choice."""
+        if self.kind == "integer":
+            return f"^({integer_regex(self.low, self.high)})$"
+        if self.kind == "decimal":
+            below = integer_regex(self.low, self.high - 1)
+            return f"^({self.high}(\\.0+)?|({below})(\\.[0-9]+)?)$"
+        if self.kind == "pattern":
+            return self.regex
+        return ""
+
+    @property
+    def rule(self) -> str:
+        """What a valid value is, in words (the template's ConstraintDescription)."""
+        if self.kind == "integer":
+            return f"must be a whole number from {self.low} to {self.high}, in plain digits"
+        if self.kind == "decimal":
+            return (
+                f"must be a number from {self.low} to {self.high}, in plain decimal notation "
+                "(digits and at most one decimal point)"
+            )
+        if self.kind == "choice":
+            return "must be one of " + ", ".join(self.choices)
+        return f"must be {self.meaning}"
+
+    def problem(self, raw: str) -> str | None:
+        """None if ``raw`` is accepted, else why not (starting with a verb: "is outside ...")."""
+        if self.kind == "choice":
+            return None if raw in self.choices else f"is not accepted: {self.rule}"
+        if re.fullmatch(self.pattern, raw):
+            return None
+        if self.kind in ("integer", "decimal") and re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw):
+            if self.kind == "integer" and "." in raw:
+                return f"is not a whole number: {self.rule}"
+            if not Decimal(self.low) <= Decimal(raw) <= Decimal(self.high):
+                return f"is outside {self.low}..{self.high}: {self.rule}"
+        return f"is not accepted: {self.rule}"
+
+    def template_constraints(self) -> dict[str, object]:
+        """The parameter's declaration in template.yaml, Description aside."""
+        out: dict[str, object] = {"Type": "String"} if self.required else {"Type": "String", "Default": self.default}
+        if self.kind == "choice":
+            out["AllowedValues"] = list(self.choices)
+        else:
+            out["AllowedPattern"] = self.pattern
+        out["ConstraintDescription"] = self.rule
+        return out
+
+
+PARAMETERS: tuple[Setting, ...] = (
+    Setting(
+        "WorkteamArn",
+        "WORKTEAM_ARN",
+        "pattern",
+        "",
+        regex="^arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:workteam/.+$",
+        meaning="the ARN of a SageMaker work team (arn:aws:sagemaker:<region>:<account>:workteam/...)",
+        required=True,
+    ),
+    Setting("BatchSize", "BATCH_SIZE", "integer", "25", 1, 100),
+    Setting("WorkersPerObject", "WORKERS_PER_OBJECT", "integer", "1", 1, 9),
+    Setting("MinConfidence", "MIN_CONFIDENCE", "decimal", "0", 0, 100),
+    Setting("ConfidenceScale", "CONFIDENCE_SCALE", "choice", "auto", choices=("auto", "percent", "fraction")),
+    Setting(
+        "ImageBucketName",
+        "IMAGE_BUCKET_NAME",
+        "pattern",
+        "",
+        regex="^$|^[a-z0-9][a-z0-9.\\-]{1,61}[a-z0-9]$",
+        meaning="empty or an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)",
+    ),
+    Setting("TaskTimeLimitSeconds", "TASK_TIME_LIMIT_SECONDS", "integer", "600", 30, 28_800),
+    Setting("TaskAvailabilitySeconds", "TASK_AVAILABILITY_SECONDS", "integer", "864000", 60, 2_592_000),
+    Setting("MaxConcurrentTasks", "MAX_CONCURRENT_TASKS", "integer", "1000", 1, 5_000),
+    Setting("MaxObjectsPerJob", "MAX_OBJECTS_PER_JOB", "integer", "100000", 1, 100_000),
+    Setting("CompletionCheckSeconds", "COMPLETION_CHECK_SECONDS", "integer", "3600", 1, 86_400),
+    Setting("MaxFpRatio", "MAX_FP_RATIO", "decimal", "0.1", 0, 100),
+    Setting("IngestChunkBytes", "INGEST_CHUNK_BYTES", "integer", "4194304", 1024, 256 * 1024 * 1024),
+)
+BY_PARAMETER: dict[str, Setting] = {s.parameter: s for s in PARAMETERS}
+BY_ENV: dict[str, Setting] = {s.env: s for s in PARAMETERS}
+
+
+def parameter_problems(values: Mapping[str, object]) -> dict[str, str]:
+    """Parameter name -> why its value is refused, for every refused value among ``values``."""
+    out = {}
+    for name, value in values.items():
+        reason = BY_PARAMETER[name].problem(str(value))
+        if reason:
+            out[name] = reason
+    return out
 
 
 class _Env:
@@ -28,31 +184,27 @@ class _Env:
         self.problems.append(f"{name} is not set")
         return ""
 
-    def integer(self, name: str, low: int, high: int, default: int | None = None) -> int:
-        raw = self._environ.get(name, "").strip()
-        if not raw and default is not None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problems.append(f"{name}={raw!r} is not a whole number")
-            return low
-        if not low <= value <= high:
-            self.problems.append(f"{name}={value} is outside {low}..{high}")
-        return value
+    def setting(self, name: str) -> str:
+        """The variable's value as the template's parameter would pass it; unset means the default."""
+        spec = BY_ENV[name]
+        raw = self._environ.get(name)
+        if raw is None:
+            if spec.required:
+                self.problems.append(f"{name} is not set")
+            return spec.default
+        reason = spec.problem(raw)
+        if reason:
+            self.problems.append(
+                f"{name}={raw!r} {reason}" if spec.kind in ("pattern", "choice") else f"{name}={raw} {reason}"
+            )
+            return spec.default
+        return raw
 
-    def number(self, name: str, low: float, high: float, default: float | None = None) -> float:
-        raw = self._environ.get(name, "").strip()
-        if not raw and default is not None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            self.problems.append(f"{name}={raw!r} is not a number")
-            return low
-        if not math.isfinite(value) or not low <= value <= high:
-            self.problems.append(f"{name}={raw} is outside {low}..{high}")
-        return value
+    def integer(self, name: str) -> int:
+        return int(self.setting(name))
+
+    def number(self, name: str) -> float:
+        return float(self.setting(name))
 
     def done(self) -> None:
         if self.problems:
@@ -129,13 +281,11 @@ def ingest_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
     env = _Env(environ)
     settings = IngestSettings(
         stack=_stack(env),
-        min_confidence=env.number("MIN_CONFIDENCE", 0.0, 100.0, default=0.0),
-        image_bucket=env.text("IMAGE_BUCKET_NAME", default=""),
-        chunk_bytes=env.integer("INGEST_CHUNK_BYTES", 1024, 512 * 1024 * 1024, default=4 * 1024 * 1024),
-        confidence_scale=env.text("CONFIDENCE_SCALE", default="auto"),
+        min_confidence=env.number("MIN_CONFIDENCE"),
+        image_bucket=env.setting("IMAGE_BUCKET_NAME"),
+        chunk_bytes=env.integer("INGEST_CHUNK_BYTES"),
+        confidence_scale=env.setting("CONFIDENCE_SCALE"),
     )
-    if settings.confidence_scale not in ("auto", "percent", "fraction"):
-        env.problems.append(f"CONFIDENCE_SCALE={settings.confidence_scale!r} is not auto, percent or fraction")
     env.done()
     return settings
 
@@ -144,9 +294,9 @@ def batch_settings(environ: Mapping[str, str] | None = None) -> BatchSettings:
     env = _Env(environ)
     settings = BatchSettings(
         stack=_stack(env),
-        batch_size=env.integer("BATCH_SIZE", 1, 100, default=25),
-        max_objects_per_job=env.integer("MAX_OBJECTS_PER_JOB", 1, 100_000, default=100_000),
-        completion_check_seconds=env.integer("COMPLETION_CHECK_SECONDS", 1, 86_400, default=3_600),
+        batch_size=env.integer("BATCH_SIZE"),
+        max_objects_per_job=env.integer("MAX_OBJECTS_PER_JOB"),
+        completion_check_seconds=env.integer("COMPLETION_CHECK_SECONDS"),
     )
     env.done()
     return settings
@@ -156,14 +306,14 @@ def labeling_settings(environ: Mapping[str, str] | None = None) -> LabelingSetti
     env = _Env(environ)
     settings = LabelingSettings(
         stack=_stack(env),
-        workteam_arn=env.text("WORKTEAM_ARN"),
+        workteam_arn=env.setting("WORKTEAM_ARN"),
         labeling_role_arn=env.text("LABELING_ROLE_ARN"),
         pre_labeling_arn=env.text("PRE_LABELING_FUNCTION_ARN"),
         post_labeling_arn=env.text("POST_LABELING_FUNCTION_ARN"),
-        workers_per_object=env.integer("WORKERS_PER_OBJECT", 1, 9, default=1),
-        task_time_limit=env.integer("TASK_TIME_LIMIT_SECONDS", 30, 28_800, default=600),
-        task_availability=env.integer("TASK_AVAILABILITY_SECONDS", 60, 2_592_000, default=864_000),
-        max_concurrent_tasks=env.integer("MAX_CONCURRENT_TASKS", 1, 5_000, default=1_000),
+        workers_per_object=env.integer("WORKERS_PER_OBJECT"),
+        task_time_limit=env.integer("TASK_TIME_LIMIT_SECONDS"),
+        task_availability=env.integer("TASK_AVAILABILITY_SECONDS"),
+        max_concurrent_tasks=env.integer("MAX_CONCURRENT_TASKS"),
         task_title=env.text("TASK_TITLE", default="Confirm the labels of 25 images"),
     )
     env.done()
@@ -174,8 +324,8 @@ def analysis_settings(environ: Mapping[str, str] | None = None) -> AnalysisSetti
     env = _Env(environ)
     settings = AnalysisSettings(
         stack=_stack(env),
-        min_confidence=env.number("MIN_CONFIDENCE", 0.0, 100.0, default=0.0),
-        max_fp_ratio=env.number("MAX_FP_RATIO", 0.0, 100.0, default=0.1),
+        min_confidence=env.number("MIN_CONFIDENCE"),
+        max_fp_ratio=env.number("MAX_FP_RATIO"),
     )
     env.done()
     return settings

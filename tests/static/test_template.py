@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
-from bulkqa import keys
+from bulkqa import keys, settings
+from bulkqa.errors import SettingsError
 from bulkqa_local import cfn
 from bulkqa_local.asl import placeholders
 from tests.support.events import load_event
@@ -577,3 +578,96 @@ def test_event_rules_retry_and_keep_what_they_cannot_deliver(owner: str) -> None
     if dead_letters is not None:
         queue = S.resolve(dead_letters)
         assert queue.startswith(f"arn:aws:sqs:{REGION}:{ACCOUNT}:")
+
+
+# --- parameters: the template accepts exactly what the functions accept ------------------------------------
+
+
+def _cloudformation_accepts(declaration: dict[str, Any], value: str) -> bool:
+    """CloudFormation's own check of a parameter value against its declaration (String or Number)."""
+    if declaration["Type"] == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return False
+        return float(declaration.get("MinValue", "-inf")) <= number <= float(declaration.get("MaxValue", "inf"))
+    if "AllowedValues" in declaration and value not in [str(v) for v in declaration["AllowedValues"]]:
+        return False
+    # CloudFormation's AllowedPattern must match the whole value
+    return "AllowedPattern" not in declaration or re.fullmatch(declaration["AllowedPattern"], value) is not None
+
+
+def _functions_accept(env: str, value: str) -> bool:
+    """Every settings reader of the functions, with ``env`` set to ``value`` and the rest valid."""
+    environ = {spec.env: spec.default for spec in settings.PARAMETERS}
+    environ |= {"BUCKET_NAME": "b", "LABELS_TABLE_NAME": "l", "RUNS_TABLE_NAME": "r", "WORKTEAM_ARN": WORKTEAM}
+    environ |= {"LABELING_ROLE_ARN": "r", "PRE_LABELING_FUNCTION_ARN": "p", "POST_LABELING_FUNCTION_ARN": "q"}
+    environ[env] = value
+    readers = (
+        settings.ingest_settings,
+        settings.batch_settings,
+        settings.labeling_settings,
+        settings.analysis_settings,
+    )
+    try:
+        for read in readers:
+            read(environ)
+    except SettingsError:
+        return False
+    return True
+
+
+def _probes(spec: settings.Setting) -> list[str]:
+    """Values just inside and just outside each bound, and spellings a number parser might let through."""
+    if spec.kind == "choice":
+        return [*spec.choices, "", "AUTO", " auto", "other"]
+    if spec.kind == "pattern":
+        return [spec.default, "", "x", WORKTEAM, WORKTEAM + "\n", "caltech-images", "Caltech_Images", "ab", "a" * 64]
+    low, high = spec.low, spec.high
+    probes = [str(v) for v in (low - 1, low, low + 1, high - 1, high, high + 1, high * 10) if v >= 0]
+    probes += ["", " 5", "5 ", "+5", "-0", "05", "5_0", "1e2", "0x10", "inf", "nan", "٥", "５", f"{high}.0"]
+    probes += [f"{low}.5", f"{high - 1}.999999", f"{high}.000001", "-0.000001", "0.000001", ".5", "5."]
+    return probes
+
+
+def test_every_parameter_the_functions_read_is_declared_once_in_settings() -> None:
+    read: dict[str, str] = {}
+    for spec in FUNCTIONS.values():
+        variables = spec["Properties"].get("Environment", {}).get("Variables", {})
+        for env, value in variables.items():
+            if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in TEMPLATE["Parameters"]:
+                assert read.setdefault(value["Ref"], env) == env, value["Ref"]
+    assert {name: settings.BY_PARAMETER[name].env for name in read} == read
+    assert set(read) == set(settings.BY_PARAMETER)
+
+
+@pytest.mark.parametrize("spec", settings.PARAMETERS, ids=lambda s: s.parameter)
+def test_the_template_declares_each_parameter_as_settings_does(spec: settings.Setting) -> None:
+    declaration = {k: v for k, v in TEMPLATE["Parameters"][spec.parameter].items() if k != "Description"}
+    assert declaration == spec.template_constraints()
+
+
+@pytest.mark.parametrize("spec", settings.PARAMETERS, ids=lambda s: s.parameter)
+def test_the_template_accepts_exactly_what_the_functions_accept(spec: settings.Setting) -> None:
+    declaration = TEMPLATE["Parameters"][spec.parameter]
+    for value in _probes(spec):
+        template, functions = _cloudformation_accepts(declaration, value), _functions_accept(spec.env, value)
+        assert template == functions, f"{spec.parameter}={value!r}: template {template}, functions {functions}"
+    if spec.kind in ("integer", "decimal"):  # the bounds themselves, and one step outside
+        assert _functions_accept(spec.env, str(spec.low)) and _functions_accept(spec.env, str(spec.high))
+        assert not _functions_accept(spec.env, str(spec.high + 1))
+
+
+def test_max_fp_ratio_150_is_refused_by_the_template_not_after_the_review() -> None:
+    declaration = TEMPLATE["Parameters"]["MaxFpRatio"]
+    assert not _cloudformation_accepts(declaration, "150")
+    assert _cloudformation_accepts(declaration, "100") and _cloudformation_accepts(declaration, "0.1")
+    assert "from 0 to 100" in declaration["ConstraintDescription"]
+
+
+@pytest.mark.parametrize(("low", "high"), [(0, 0), (0, 100), (1, 9), (30, 28_800), (60, 2_592_000), (99, 1_001)])
+def test_integer_regex_matches_exactly_the_range(low: int, high: int) -> None:
+    pattern = re.compile(settings.integer_regex(low, high))
+    for n in [*range(0, 1_100), *range(high - 1_000, high + 1_000)]:
+        assert (pattern.fullmatch(str(n)) is not None) == (low <= n <= high), n
+    assert pattern.fullmatch("0" + str(max(low, 1))) is None
