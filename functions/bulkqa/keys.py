@@ -158,6 +158,42 @@ class BatchRef:
         return f"s3://{self.bucket}/{self.key}"
 
 
+def _top_prefix(key: str) -> str:
+    return key.split("/", 1)[0] + "/"
+
+
+#: Every top-level prefix the stack writes to in its bucket, derived from the key functions above (a new
+#: key function under a new prefix must be added here). Image keys under them are refused: reviewers must
+#: never receive links to the stack's own files (uploads, run files, reports).
+STACK_PREFIXES: tuple[str, ...] = tuple(
+    sorted(
+        {
+            _top_prefix(key)
+            for key in (
+                UPLOAD_PREFIX,
+                plan_key("r"),
+                chunk_result_key("r", 0),
+                rejected_key("r"),
+                ingest_summary_key("r"),
+                batch_key("r", 0, "0" * 16),
+                manifest_key("r", 0),
+                worker_template_key("r"),
+                labeling_output_prefix("r"),
+                report_prefix("r"),
+            )
+        }
+    )
+)
+
+
+def stack_prefix_of(key: str) -> str | None:
+    """The stack prefix ``key`` lies under (``runs/``...), or None for a key the stack never writes."""
+    for prefix in STACK_PREFIXES:
+        if key.startswith(prefix):
+            return prefix
+    return None
+
+
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://") or "/" not in uri[5:]:
         raise ValueError(f"not an s3:// URI: {uri!r}")

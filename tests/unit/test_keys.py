@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import pytest
@@ -129,6 +130,29 @@ def test_layout() -> None:
         keys.labeling_output_prefix(run),
     ]
     assert all(k.startswith(keys.run_prefix(run)) for k in every)
+
+
+def _every_key_function() -> list[str]:
+    """What every ``*_key`` / ``*_prefix`` function of bulkqa.keys returns, called with placeholder arguments."""
+    out = []
+    for name, function in vars(keys).items():
+        if not callable(function) or name.startswith("_") or not name.endswith(("_key", "_prefix")):
+            continue
+        params = inspect.signature(function).parameters.values()
+        out.append(
+            function(*("0" * 16 if p.name == "digest" else (0 if p.annotation == "int" else "r") for p in params))
+        )
+    return out
+
+
+def test_the_stack_prefixes_cover_every_key_the_stack_writes() -> None:
+    assert keys.STACK_PREFIXES == ("incoming/", "reports/", "runs/")
+    written = _every_key_function()
+    assert len(written) >= 10
+    for key in [*written, keys.UPLOAD_PREFIX + "labels.csv"]:
+        assert keys.stack_prefix_of(key) in keys.STACK_PREFIXES, key
+    assert keys.stack_prefix_of("images/runs/a.jpg") is None
+    assert keys.stack_prefix_of("runs") is None  # a key named like a prefix, without the slash
 
 
 def test_batch_digest_ignores_order_and_sees_membership() -> None:
