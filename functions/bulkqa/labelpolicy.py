@@ -50,7 +50,12 @@ def _strip_spaces(text: str) -> str:
 
 def normalise_label(raw: str) -> str:
     """The label as stored and reported, or ValueError saying why it is refused."""
-    label = _strip_spaces(raw if raw.isascii() else unicodedata.normalize("NFC", raw))
+    if raw.isascii():  # the common case: ASCII is NFC already and its only space character is " "
+        label = raw.strip(" ")
+        if label and label.isprintable():
+            return label
+    else:
+        label = _strip_spaces(unicodedata.normalize("NFC", raw))
     reason = refused_character(label)
     if reason:
         raise ValueError(reason)
