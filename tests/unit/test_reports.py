@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from bulkqa.analysis import AnalysisOptions, RowCounts, Verdict
+from bulkqa.escaping import visible
 from bulkqa.reports import REPORT_FILES, csv_safe, md_escape, render_html, render_markdown, write_reports
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "analysis"
@@ -76,6 +77,11 @@ def read_csv(path: pathlib.Path) -> list[list[str]]:
         ("", ""),
         ("a=b", "a=b"),
         ("s3://bucket/x.jpg", "s3://bucket/x.jpg"),
+        ("\uff1d1+2", "'\uff1d1+2"),  # full-width = + - @: spreadsheets read them as formula starts too
+        ("\uff0b1", "'\uff0b1"),
+        ("\uff0d1", "'\uff0d1"),
+        ("\uff20SUM(A1)", "'\uff20SUM(A1)"),
+        ("a\uff1db", "a\uff1db"),
     ],
 )
 def test_csv_safe(value: str, expected: str) -> None:
@@ -202,7 +208,7 @@ def test_csv_files_neutralise_formulas(tmp_path: pathlib.Path) -> None:
                 assert not cell or cell[0] not in "=+-@\t\r", (name, cell)
     labels = [r[0] for r in read_csv(tmp_path / "report.csv")[1:-2]]
     assert '\'=HYPERLINK("http://evil")' in labels
-    assert "'+1" in labels and "'-1+2" in labels and "'@SUM(A1)" in labels and "'\tTab" in labels
+    assert "'+1" in labels and "'-1+2" in labels and "'@SUM(A1)" in labels and "\\x09Tab" in labels
     dis = read_csv(tmp_path / "disconfirmed.csv")
     assert dis[0] == ["image", "label", "confidence", "verdict", "confirms", "rejects"]
     assert ["'=cmd|' /C calc'!A0 5", '\'=HYPERLINK("http://evil")', "96.0", "disconfirmed", "0", "1"] in dis
@@ -333,7 +339,7 @@ def test_html_escapes_every_label(tmp_path: pathlib.Path) -> None:
     assert "<script" not in lowered
     assert "<img" not in lowered
     for label in HOSTILE:
-        assert html.escape(label, quote=True) in page
+        assert html.escape(visible(label), quote=True) in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
 

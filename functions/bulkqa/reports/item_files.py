@@ -1,7 +1,12 @@
 """The item-level files, written while the verdicts stream into the analysis.
 
 - ``corrected-labels.jsonl``: one JSON object per reviewed item;
-- ``disconfirmed.csv``: the disconfirmed and split items, cells through :func:`csv_safe`.
+- ``disconfirmed.csv``: the disconfirmed and split items, cells through :func:`visible` and :func:`csv_safe`.
+
+No raw control byte reaches either file: the JSON strings are ASCII-only (``ensure_ascii``), so control
+characters and the line breakers U+2028, U+2029 and U+0085 are ``\\u`` escapes and each line is one
+physical line for every JSON Lines reader (as :func:`bulkqa.jsonl.dumps_line` guarantees for the stack's
+other JSON Lines files); the CSV shows control bytes as ``\\x00``-style escapes.
 
 Each JSONL line is exactly the text ``json.dumps`` gives for the object (default separators,
 ``ensure_ascii``, floats as ``repr``): the strings go through ``json``'s own encoder
@@ -20,7 +25,7 @@ from json.encoder import encode_basestring_ascii
 from typing import IO
 
 from ..analysis import Verdict
-from ..escaping import csv_safe
+from ..escaping import csv_safe, visible
 from ..verdict import CONFIRMED, classify
 
 #: The header line of disconfirmed.csv.
@@ -57,8 +62,8 @@ def tap(
                 if verdict is not CONFIRMED:
                     disconfirmed_row(
                         (
-                            csv_safe(v.image),
-                            csv_safe(v.label),
+                            csv_safe(visible(v.image)),
+                            csv_safe(visible(v.label)),
                             conf_text,
                             verdict,
                             int(v.confirms),

@@ -7,11 +7,13 @@ import io
 
 from ..escaping import csv_safe
 from ..report_types import Report, Summary, Threshold
-from .fmt import bucket_name, pct, threshold
+from .fmt import bucket_name, for_people, pct, threshold
 
 
 def csv_table(report: Report) -> list[list[str]]:
-    """The blog post's table: header, a row per class, TOTALS, Class Average (cells as text)."""
+    """The blog post's table: header, a row per class, TOTALS, Class Average (cells as text).
+
+    The labels are taken as they are: pass a report through :func:`for_people` first."""
     names = [bucket_name(low, high) for low, high in report["buckets"]]
     header = ["Label", "Total", "Confirmed", "Disconfirmed", "Split", "% Correct"]
     for name in names:
@@ -53,9 +55,9 @@ def csv_table(report: Report) -> list[list[str]]:
 
 
 def render_csv(report: Report) -> str:
-    """report.csv: :func:`csv_table`, every cell through :func:`csv_safe`, CRLF line ends."""
+    """report.csv: :func:`csv_table` of :func:`for_people`, every cell through :func:`csv_safe`, CRLF line ends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for cells in csv_table(report):
+    for cells in csv_table(for_people(report)):
         writer.writerow([csv_safe(cell) for cell in cells])
     return buffer.getvalue()

@@ -13,9 +13,10 @@ import functools
 import pathlib
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..escaping import visible
 from ..report_types import Bucket, Report, Summary, Threshold
 from . import charts
-from .fmt import BLOG_NOTE, bucket_name, ci, definitions, kappa, num, pct, pct_sign, share, threshold
+from .fmt import BLOG_NOTE, bucket_name, ci, definitions, for_people, kappa, num, pct, pct_sign, share, threshold
 from .report_csv import csv_table
 
 if TYPE_CHECKING:
@@ -151,7 +152,9 @@ def _heatmap(report: Report, labelled: list[tuple[str, Summary, str]]) -> Heatma
 
 
 def render_html(report: Report, title: str = "bulk-label-qa report") -> str:
-    """report.html of ``report``."""
+    """report.html of ``report`` (labels as :func:`for_people` shows them, then HTML-escaped)."""
+    report = for_people(report)
+    title = visible(title)
     ids = charts.Ids()
     opts = report["options"]
     totals = report["totals"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ..escaping import md_escape
+from ..escaping import md_escape, visible
 from ..report_types import Report, Summary
-from .fmt import BLOG_NOTE, bucket_name, ci, definitions, kappa, num, pct, share, threshold
+from .fmt import BLOG_NOTE, bucket_name, ci, definitions, for_people, kappa, num, pct, share, threshold
 from .report_csv import csv_table
 
 _MD_PROSE = set("\\`*_[]<>|")
@@ -31,7 +31,9 @@ def _counts(entry: Summary) -> list[str]:
 
 
 def render_markdown(report: Report, title: str = "bulk-label-qa report") -> str:
-    """report.md."""
+    """report.md (labels as :func:`for_people` shows them, then through :func:`md_escape`)."""
+    report = for_people(report)
+    title = visible(title)
     rows = report["rows"]
     opts = report["options"]
     totals = report["totals"]
