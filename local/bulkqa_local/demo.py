@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from bulkqa import settings
+from bulkqa.escaping import visible
 from bulkqa.report_types import Report, Summary
 from bulkqa.reports import REPORT_FILES
+from bulkqa.reports.fmt import class_label
 
 from .cloud import TEMPLATE, LocalCloud
 from .faults import Faults
@@ -28,30 +34,89 @@ if TYPE_CHECKING:
 
 RUN_FILES = (*REPORT_FILES, "rejected.csv")  # the files a run writes to --out (docs/interfaces.md)
 
+#: The flags that set a stack parameter: checked with the functions' own rule (bulkqa.settings) before
+#: anything starts, so that a bad value is refused with the flag's name instead of failing a step.
+PARAMETER_FLAGS = {
+    "--min-confidence": "MinConfidence",
+    "--batch-size": "BatchSize",
+    "--workers": "WorkersPerObject",
+    "--max-fp-ratio": "MaxFpRatio",
+    "--max-objects-per-job": "MaxObjectsPerJob",
+}
+#: What to do after a failed run, by the workflow's error name.
+ADVICE = {
+    "InvalidLabelFile": "fix the CSV as the message says and run again",
+    "NoRowsAccepted": "every row was rejected or below the minimum confidence: see rejected.csv, fix the file "
+    "or lower --min-confidence, and run again",
+    "LabelingJobFailed": "the labeling job failed for the reason above; fix its cause and run again",
+    "SettingsError": "a stack parameter is invalid: fix the flag named above and run again",
+}
+DEFAULT_ADVICE = "see function-logs.jsonl in the output folder for the functions' logs, then run again"
+
+
+def _flag_dest(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", type=Path, help="the labels file to QA (default: the embedded sample.csv)")
     parser.add_argument("--out", type=Path, help="where the run's files are written (default out/<run id>/)")
-    parser.add_argument(
-        "--min-confidence", type=float, default=0.0, help="rows below X (0-100) are counted, not reviewed"
-    )
-    parser.add_argument("--batch-size", type=int, default=25, help="images per task (default 25)")
-    parser.add_argument("--workers", type=int, default=1, help="simulated reviewers per task (default 1)")
-    parser.add_argument("--error-rate", type=float, default=0.02, help="chance a simulated reviewer answers wrongly")
+    parser.add_argument("--min-confidence", default="0", help="rows below X (0-100) are counted, not reviewed")
+    parser.add_argument("--batch-size", default="25", help="images per task (1-100, default 25)")
+    parser.add_argument("--workers", default="1", help="simulated reviewers per task (1-9, default 1)")
+    parser.add_argument("--error-rate", default="0.02", help="chance a simulated reviewer answers wrongly (0-1)")
     parser.add_argument("--answers", type=Path, help="scripted reviewers: CSV image,label,worker,verdict")
-    parser.add_argument(
-        "--max-fp-ratio", type=float, default=0.1, help="false positives per true positive (default 0.1)"
-    )
+    parser.add_argument("--max-fp-ratio", default="0.1", help="false positives per true positive (0-100, default 0.1)")
     parser.add_argument("--faults", action="store_true", help="inject duplicate/lost events and transient errors")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the simulated reviewers")
-    parser.add_argument("--max-objects-per-job", type=int, default=100_000, help="tasks per labeling job")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--seed", default="0", help="seed for the simulated reviewers (a whole number)")
+    parser.add_argument("--max-objects-per-job", default="100000", help="tasks per labeling job (1-100000)")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress lines; on failure only the error and what to do"
+    )
     parser.add_argument(
         "--timeout",
-        type=float,
-        default=4 * 3600,
+        default=str(4 * 3600),
         help="give up after this many seconds (default 4 h; 100,000 rows take about 6 min locally)",
     )
+
+
+def flag_problems(args: argparse.Namespace) -> list[str]:
+    """Every flag of ``bulkqa demo`` that is refused, as ``--flag VALUE is ...: must be ...``; [] if all are fine."""
+    problems = []
+    for flag, parameter in PARAMETER_FLAGS.items():
+        raw = str(getattr(args, _flag_dest(flag)))
+        reason = settings.BY_PARAMETER[parameter].problem(raw)
+        if reason:
+            problems.append(f"{flag} {raw} {reason}")
+
+    def number(flag: str, low: float, high: float, rule: str) -> None:
+        raw = str(getattr(args, _flag_dest(flag)))
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:
+            problems.append(f"{flag} {raw} is not accepted: {rule}")
+
+    number("--error-rate", 0.0, 1.0, "must be a number from 0 to 1 (a probability)")
+    number("--timeout", 1.0, float("inf"), "must be a number of seconds, at least 1")
+    try:
+        int(str(args.seed))
+    except ValueError:
+        problems.append(f"--seed {args.seed} is not accepted: must be a whole number")
+    if args.answers and not args.answers.exists():
+        problems.append(f"--answers {args.answers} does not exist")
+    if args.csv and not args.csv.exists():
+        problems.append(f"--csv {args.csv} does not exist")
+    return problems
+
+
+def _parameter_text(value: object) -> str:
+    """A parameter value as the template receives it: plain decimal notation (0.00001, not 1e-05)."""
+    if isinstance(value, float):
+        text = format(Decimal(repr(value)), "f")
+        return text
+    return str(value)
 
 
 @dataclass
@@ -102,13 +167,19 @@ def run_demo(
     else:
         reviewers = SimulatedReviewers(error_rate=error_rate, seed=seed)
     parameters = {
-        "BatchSize": batch_size,
-        "WorkersPerObject": workers,
-        "MinConfidence": min_confidence,
-        "MaxFpRatio": max_fp_ratio,
-        "MaxObjectsPerJob": max_objects_per_job,
-        "CompletionCheckSeconds": check_seconds,
+        name: _parameter_text(value)
+        for name, value in {
+            "BatchSize": batch_size,
+            "WorkersPerObject": workers,
+            "MinConfidence": min_confidence,
+            "MaxFpRatio": max_fp_ratio,
+            "MaxObjectsPerJob": max_objects_per_job,
+            "CompletionCheckSeconds": check_seconds,
+        }.items()
     }
+    problems = settings.parameter_problems(parameters)
+    if problems:  # refused before the local stack starts, as CloudFormation would refuse the deployment
+        raise ValueError("; ".join(f"{name}={parameters[name]} {reason}" for name, reason in problems.items()))
 
     def say(message: str) -> None:
         if not quiet:
@@ -117,14 +188,19 @@ def run_demo(
     import tempfile
 
     log_file = Path(tempfile.mkstemp(prefix="bulkqa-functions-", suffix=".jsonl")[1])
-    with LocalCloud(
-        parameters,
-        faults=faults,
-        reviewers=reviewers,
-        progress=say,
-        log_file=log_file,
-        template=template or TEMPLATE,
-    ) as cloud:
+    with (
+        _local_cloud_logs_quiet(),
+        LocalCloud(
+            parameters,
+            faults=faults,
+            reviewers=reviewers,
+            progress=say,
+            log_file=log_file,
+            template=template or TEMPLATE,
+        ) as cloud,
+    ):
+        task_failures: list[tuple[str, str]] = []
+        cloud.session.events.register("before-call.sfn.SendTaskFailure", _record_task_failure(task_failures))
         if cloud_hook:
             cloud_hook(cloud)
         say(f"local stack ready: bucket {cloud.bucket}; uploading {name} to incoming/")
@@ -150,7 +226,7 @@ def run_demo(
         result_out = json.loads(execution.get("output") or "{}")
         run_id = result_out.get("run_id")
         status = execution["status"]
-        failure = _failure(cloud, execution) if status != "SUCCEEDED" else (None, None, None)
+        failure = _failure(cloud, execution, task_failures) if status != "SUCCEEDED" else (None, None, None)
         if not run_id:
             run_id = _run_id_from_history(cloud, execution["executionArn"])
         report: Report | None = None
@@ -225,15 +301,84 @@ def _read_report(path: Path) -> Report:
     return cast("Report", json.loads(path.read_text(encoding="utf-8")))
 
 
-def _failure(cloud: LocalCloud, execution: DescribeExecutionOutputTypeDef) -> tuple[str | None, str | None, str | None]:
+def failure_message(result: DemoResult, *, quiet: bool = False) -> str:
+    """What a failed run prints: the error and its cause first, then what to do (and, unless quiet, where)."""
+    error = result.error or result.status
+    cause = visible(result.cause) if result.cause else "no cause was given"
+    lines = [f"error: {error}: {cause}"]
+    if not quiet:
+        lines.append(f"The workflow {result.status.lower()} in the state {result.failed_state!r}.")
+    advice = ADVICE.get(error, DEFAULT_ADVICE)
+    lines.append(f"What to do: {advice}.")
+    if not quiet and result.out_dir:
+        if (result.out_dir / "rejected.csv").exists():
+            lines.append(f"Rejected rows and reasons: {result.out_dir / 'rejected.csv'}")
+        lines.append(f"The functions' logs: {result.out_dir / 'function-logs.jsonl'}")
+    return "\n".join(lines)
+
+
+@contextmanager
+def _local_cloud_logs_quiet() -> Iterator[None]:
+    """Keep the local cloud's own log lines (moto's state machine interpreter logs every failure with its
+    internals) off the terminal: the run's outcome is reported by the CLI, the functions' logs are in
+    function-logs.jsonl."""
+    logger = logging.getLogger("moto")
+    saved = (logger.level, logger.propagate, list(logger.handlers))
+    logger.setLevel(logging.CRITICAL + 1)
+    logger.propagate = False
+    logger.handlers = [logging.NullHandler()]
+    try:
+        yield
+    finally:
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+        logger.handlers = saved[2]
+
+
+def _record_task_failure(into: list[tuple[str, str]]) -> Callable[..., None]:
+    """A botocore hook keeping each SendTaskFailure's (error, cause).
+
+    The local Step Functions (moto 5.2.5) drops a task failure's cause from the execution's history
+    (its TaskFailed event says "cause": null), so the cause is taken from the request that sent it.
+    """
+
+    def record(params: dict[str, Any], **_: object) -> None:
+        try:
+            body = json.loads(params.get("body") or b"{}")
+        except (TypeError, ValueError):
+            return
+        if isinstance(body, dict) and body.get("error"):
+            into.append((str(body["error"]), str(body.get("cause") or "")))
+
+    return record
+
+
+def _failure(
+    cloud: LocalCloud,
+    execution: DescribeExecutionOutputTypeDef,
+    task_failures: list[tuple[str, str]] | None = None,
+) -> tuple[str | None, str | None, str | None]:
+    """(error, cause, failed state) of a failed execution.
+
+    The cause is the first one the history gives for the execution's error (the failing step's own
+    event: TaskFailed, LambdaFunctionFailed, ExecutionFailed...), else the cause a SendTaskFailure
+    carried for that error; a Lambda error's JSON cause is reduced to its message.
+    """
     error, cause = execution.get("error"), execution.get("cause")
     failed_state = None
+    causes: list[tuple[str | None, str | None]] = []
     for event in cloud.history(execution["executionArn"]):
         if "stateEnteredEventDetails" in event:
             failed_state = event["stateEnteredEventDetails"]["name"]
-        details = event.get("executionFailedEventDetails")
-        if details:
-            error, cause = details.get("error", error), details.get("cause", cause)
+        for key, details in event.items():
+            if key.endswith("FailedEventDetails") and isinstance(details, dict):
+                causes.append((details.get("error"), details.get("cause")))
+                if key == "executionFailedEventDetails":
+                    error = details.get("error") or error
+    if not cause:
+        found = [c for e, c in causes if c and (e == error or error is None)]
+        found += [c for e, c in task_failures or [] if c and (e == error or error is None)]
+        cause = found[0] if found else None
     if cause:
         try:
             parsed = json.loads(cause)
@@ -259,11 +404,14 @@ def print_table(report: Report) -> None:
     def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.1f}%"
 
-    rows: list[tuple[str, Summary]] = [(c["label"], c) for c in classes]
+    def shown(label: str) -> str:  # a long label is cut with an ellipsis: never a summary row's name
+        return label if len(label) <= 17 else label[:16] + "\u2026"
+
+    rows: list[tuple[str, Summary]] = [(shown(class_label(c["label"])), c) for c in classes]
     rows.append(("TOTALS", report["totals"]))
     for label, row in rows:
         line = (
-            f"{label[:17]:<18}{row['total']:>7}{row['confirmed']:>6}"
+            f"{label:<18}{row['total']:>7}{row['confirmed']:>6}"
             f"{row['disconfirmed']:>6}{row['split']:>6}{pct(row['pct_correct']):>10}"
         )
         for n in used:
@@ -277,41 +425,32 @@ def print_table(report: Report) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.answers and not args.answers.exists():
-        print(f"error: --answers {args.answers} does not exist", file=sys.stderr)
-        return 2
-    if args.csv and not args.csv.exists():
-        print(f"error: --csv {args.csv} does not exist", file=sys.stderr)
-        return 2
-    if not 1 <= args.workers <= 9:
-        print("error: --workers must be 1..9 (Ground Truth's limit)", file=sys.stderr)
+    problems = flag_problems(args)
+    if problems:  # every flag is checked before anything starts
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         result = run_demo(
             csv_path=args.csv,
             out=args.out,
-            min_confidence=args.min_confidence,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            error_rate=args.error_rate,
+            min_confidence=float(args.min_confidence),
+            batch_size=int(args.batch_size),
+            workers=int(args.workers),
+            error_rate=float(args.error_rate),
             answers=args.answers,
-            max_fp_ratio=args.max_fp_ratio,
+            max_fp_ratio=float(args.max_fp_ratio),
             faults=Faults.all() if args.faults else None,
-            seed=args.seed,
-            max_objects_per_job=args.max_objects_per_job,
+            seed=int(args.seed),
+            max_objects_per_job=int(args.max_objects_per_job),
             quiet=args.quiet,
-            timeout=args.timeout,
+            timeout=float(args.timeout),
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if result.status != "SUCCEEDED":
-        print(
-            f"\nThe workflow {result.status.lower()} in state {result.failed_state!r}: {result.error}: {result.cause}",
-            file=sys.stderr,
-        )
-        if result.out_dir and (result.out_dir / "rejected.csv").exists():
-            print(f"Rejected rows and reasons: {result.out_dir / 'rejected.csv'}", file=sys.stderr)
+        print(failure_message(result, quiet=args.quiet), file=sys.stderr)
         return 1
     if result.report is None or result.out_dir is None:
         print("error: the workflow succeeded but wrote no report.json; see function-logs.jsonl", file=sys.stderr)
