@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
-from . import keys
+from . import jsonl, keys
 from .prelabel import BATCH_FORMAT_VERSION
 from .rows import AcceptedRow, RejectedRow
 
@@ -55,7 +55,7 @@ class Batch:
             "label": self.label,
             "image-count": len(self.items),
         }
-        return json.dumps(line, ensure_ascii=False)
+        return jsonl.dumps_line(line)  # one physical line whatever the label holds (U+2028...)
 
 
 def duplicate_reason(kept_line: int) -> str:
@@ -114,7 +114,7 @@ class SpillPlanner:
             raise ValueError(f"rows must be added in line order: line {line} after line {self._last_line}")
         self._last_line = line
         self._item_files[int(item[:6], 16) % self._buckets].write(json.dumps([line, item, label]) + "\n")
-        self._label_files[self._label_bucket(label)].write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._label_files[self._label_bucket(label)].write(jsonl.dumps_line(row) + "\n")
 
     def close(self) -> None:
         """Close the spill files (done by :meth:`plan`; call it when giving up before)."""

@@ -10,7 +10,7 @@ manifest line in two and fail a whole labeling job. Every JSON Lines file the st
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 _LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
 
@@ -25,9 +25,12 @@ def escape_line_breakers(text: str) -> str:
     return text
 
 
-def dumps_line(value: object) -> str:
-    """One JSON Lines record, without its trailing ``\\n``: UTF-8 kept readable, line breakers escaped."""
-    return escape_line_breakers(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
+def dumps_line(value: object, *, default: Callable[[object], object] | None = None) -> str:
+    """One JSON Lines record, without its trailing ``\\n``: UTF-8 kept readable, line breakers escaped.
+
+    ``default`` is ``json.dumps``'s: what to write for a value JSON has no form for (logs: ``str``).
+    """
+    return escape_line_breakers(json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=default))
 
 
 def split_lines(text: str) -> Iterator[str]:

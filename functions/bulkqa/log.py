@@ -5,10 +5,11 @@ Log what diagnosis needs and nothing more: no presigned URLs, no file contents, 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
+
+from .jsonl import dumps_line
 
 _LOGGER_NAME = "bulkqa"
 
@@ -16,7 +17,9 @@ _LOGGER_NAME = "bulkqa"
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: level, message, the call's fields, and the exception if any.
 
-    Public because the local cloud formats the functions' logs the same way (function-logs.jsonl).
+    One physical line per record whatever the text holds (:func:`bulkqa.jsonl.dumps_line`: a label with
+    U+2028 in a log field does not split the record). Public because the local cloud formats the
+    functions' logs the same way (function-logs.jsonl).
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -26,7 +29,7 @@ class JsonFormatter(logging.Formatter):
             body.update(fields)
         if record.exc_info:
             body["exception"] = self.formatException(record.exc_info)
-        return json.dumps(body, default=str, ensure_ascii=False)
+        return dumps_line(body, default=str)
 
 
 def _logger() -> logging.Logger:

@@ -270,7 +270,10 @@ class LocalCloud:
 
     def _install_patches(self) -> None:
         from moto.awslambda_simple.models import LambdaSimpleBackend
+        from moto.core.responses import ActionResult, EmptyResult
         from moto.events.models import Rule
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+        from moto.stepfunctions.responses import StepFunctionResponse
 
         cloud = self
         if self.speedups:
@@ -309,8 +312,18 @@ class LocalCloud:
                 finally:
                     rule.targets = saved
 
+        def send_task_failure(response: StepFunctionResponse) -> ActionResult:
+            # moto 5.2.5 passes only the error on, so a failed labeling job ended the run as
+            # "LabelingJobFailed: None"; Step Functions keeps the cause (Ground Truth's FailureReason)
+            backend = stepfunctions_parser_backends[response.current_account][response.region]  # execute_state_machine
+            backend.send_task_failure(
+                response._get_param("taskToken"), error=response._get_param("error"), cause=response._get_param("cause")
+            )
+            return EmptyResult()
+
         self._patch(LambdaSimpleBackend, "invoke", invoke)
         self._patch(Rule, "send_to_targets", send_to_targets)
+        self._patch(StepFunctionResponse, "send_task_failure", send_task_failure)
 
     # ------------------------------------------------------------------ the stack
     def _build(self) -> None:

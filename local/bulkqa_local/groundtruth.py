@@ -24,6 +24,8 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 from urllib.parse import unquote, urlparse
 
+from bulkqa import jsonl
+
 from . import cfn
 
 if TYPE_CHECKING:
@@ -297,8 +299,23 @@ class GroundTruthEmulator:
     def _run(self, job: dict[str, Any]) -> None:
         try:
             self._label(job)
-        except Exception as exc:  # any failure ends the job the way GT reports it
-            self._finish(job, "Failed", str(exc))
+        except Exception as exc:  # any failure ends the job the way GT reports it, always with a FailureReason
+            self._finish(job, "Failed", str(exc) or type(exc).__name__)
+
+    def _manifest(self, uri: str) -> list[dict[str, Any]]:
+        """The input manifest's data objects: JSON Lines split on ``\\n`` only (never on U+2028 and the like)."""
+        text = self._read(uri).decode("utf-8")
+        lines: list[dict[str, Any]] = []
+        for number, line in enumerate(jsonl.split_lines(text), start=1):
+            where = f"ClientError: line {number} of the input manifest {uri}"
+            try:
+                value = json.loads(line)
+            except ValueError as exc:
+                raise RuntimeError(f"{where} is not valid JSON: {exc}") from None
+            if not isinstance(value, dict):
+                raise RuntimeError(f"{where} is not a JSON object")
+            lines.append(value)
+        return lines
 
     def _label(self, job: dict[str, Any]) -> None:
         from .liquid_gt import render_worker_template
@@ -310,8 +327,7 @@ class GroundTruthEmulator:
         human = job["HumanTaskConfig"]
         name, attribute = job["LabelingJobName"], job["LabelAttributeName"]
         out = job["OutputConfig"]["S3OutputPath"].rstrip("/") + f"/{name}"
-        manifest = self._read(job["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]).decode("utf-8")
-        lines = [json.loads(line) for line in manifest.splitlines() if line.strip()]
+        lines = self._manifest(job["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"])
         template = self._read(human["UiConfig"]["UiTemplateS3Uri"]).decode("utf-8")
         reviewers = self.cloud.reviewers
         workers = reviewers.worker_ids(human["NumberOfHumanWorkersPerDataObject"])
@@ -420,7 +436,7 @@ class GroundTruthEmulator:
                 content = {}
                 metadata["worker-response-ref"] = done.worker_response_ref
             labeled += 1
-            output_lines.append(json.dumps({**line, attribute: content, f"{attribute}-metadata": metadata}))
+            output_lines.append(jsonl.dumps_line({**line, attribute: content, f"{attribute}-metadata": metadata}))
         output_uri = f"{out}/manifests/output/output.manifest"
         self._write(output_uri, ("\n".join(output_lines) + "\n").encode())
         job["LabelCounters"] = {

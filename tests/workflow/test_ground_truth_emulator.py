@@ -87,3 +87,37 @@ def test_a_pre_labeling_error_fails_the_job_naming_the_function(cloud: LocalClou
     assert "Exception invoking the Lambda function" in job["FailureReason"]
     assert "pre-labeling" in job["FailureReason"]
     assert "MalformedBatch" in job["FailureReason"]
+
+
+def _manifest_job(cloud: LocalCloud, name: str, manifest: bytes) -> dict[str, Any]:
+    """Run a job on ``manifest`` whose data objects name a malformed batch: pre-labeling fails on the first one read."""
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    s3 = cloud.client("s3")
+    s3.put_object(Bucket=cloud.bucket, Key=f"runs/emulator/{name}.manifest", Body=manifest)
+    s3.put_object(Bucket=cloud.bucket, Key="runs/emulator/worker-task.liquid.html", Body=b"<crowd-form></crowd-form>")
+    sm.create_labeling_job(**_request(cloud, name, f"runs/emulator/{name}.manifest"))
+    return _wait(sm, name)
+
+
+@pytest.mark.parametrize("breaker", ["\u2028", "\u2029", "\u0085"])
+def test_manifest_lines_are_split_on_newline_only(cloud: LocalCloud, breaker: str) -> None:
+    # a data object whose label holds U+2028 / U+2029 / U+0085 as it is (valid JSON: a writer may leave it
+    # unescaped): still one data object, so pre-labeling receives it whole (and rejects the batch it names)
+    bad_batch = keys.batch_key("emulator", 1, "0" * 16)
+    cloud.client("s3").put_object(
+        Bucket=cloud.bucket, Key=bad_batch, Body=b'{"version": 1, "label": "Dog", "items": []}'
+    )
+    line = json.dumps(
+        {"source-ref": f"s3://{cloud.bucket}/{bad_batch}", "label": f"Sea{breaker}Turtle"}, ensure_ascii=False
+    )
+    assert breaker in line
+    job = _manifest_job(cloud, f"bulkqa-breaker-{ord(breaker):04x}", (line + "\n").encode("utf-8"))
+    assert job["LabelingJobStatus"] == "Failed"
+    assert "MalformedBatch" in job["FailureReason"], job["FailureReason"]
+
+
+def test_an_unreadable_manifest_line_fails_the_job_with_a_reason(cloud: LocalCloud) -> None:
+    job = _manifest_job(cloud, "bulkqa-bad-manifest", b'{"source-ref": "s3://b/k"}\n{"source-ref": \n')
+    assert job["LabelingJobStatus"] == "Failed"
+    assert "line 2 of the input manifest" in job["FailureReason"]
+    assert "not valid JSON" in job["FailureReason"]
