@@ -60,12 +60,18 @@ def bucket_edges(min_confidence: float) -> tuple[float, ...]:
 
 
 def validate_edges(edges: Sequence[float]) -> tuple[float, ...]:
-    """The edges as a tuple of floats; ValueError unless finite, strictly increasing and at least 2."""
+    """The edges as a tuple of floats; ValueError unless at least 2, strictly increasing, within 0-100."""
     out = tuple(float(e) for e in edges)
     if len(out) < 2:
         raise ValueError("buckets need at least two edges, for example 80,85,90,95,100")
     if not all(math.isfinite(e) for e in out):
         raise ValueError("bucket edges must be finite numbers")
+    outside = [e for e in out if not 0.0 <= e <= 100.0]
+    if outside:
+        raise ValueError(
+            f"bucket edge {edge(outside[0])} is outside 0-100: edges are confidences on the 0-100 scale, "
+            "for example 80,85,90,95,100"
+        )
     if any(b <= a for a, b in pairwise(out)):
         raise ValueError("bucket edges must be strictly increasing, for example 80,85,90,95,100")
     return out
