@@ -7,15 +7,16 @@ A batch is one Ground Truth data object (one reviewer screen). Labels are never 
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from . import jsonl, keys
 from .prelabel import BATCH_FORMAT_VERSION
-from .rows import AcceptedRow, RejectedRow
+from .rows import AcceptedRow, BelowMinRow, RejectedRow
 
 if TYPE_CHECKING:
     from .model import BatchDocument, ManifestLine
@@ -63,6 +64,15 @@ def duplicate_reason(kept_line: int) -> str:
     return f"duplicate of line {kept_line} (same image and label); the first one is kept"
 
 
+_DUPLICATE_REASON = re.compile(re.escape(duplicate_reason(0)).replace("0", r"(\d+)", 1))
+
+
+def duplicate_of(reason: str) -> int | None:
+    """The line a :func:`duplicate_reason` names (ingest gives it inside a chunk), or None for another reason."""
+    match = _DUPLICATE_REASON.fullmatch(reason)
+    return int(match.group(1)) if match else None
+
+
 def split_jobs(tasks: list[T], max_objects_per_job: int) -> list[list[T]]:
     """Cut the task list (in batch order) into labeling jobs of at most ``max_objects_per_job`` tasks."""
     return [tasks[i : i + max_objects_per_job] for i in range(0, len(tasks), max_objects_per_job)]
@@ -70,51 +80,76 @@ def split_jobs(tasks: list[T], max_objects_per_job: int) -> list[list[T]]:
 
 @dataclass(slots=True)
 class Planned:
-    """What :class:`SpillPlanner` found about a run's accepted rows."""
+    """What :class:`SpillPlanner` found about a run's rows, once each (image, label) is settled by file order."""
 
-    images: int  # accepted rows after cross-chunk de-duplication
+    images: int  # accepted rows that are the first copy of their (image, label)
     tasks: int
     labels: int
-    duplicates: list[RejectedRow]  # in line order
-    kept_over_duplicates: list[AcceptedRow]  # rows whose item a later duplicate overwrote, in line order
+    below_min: int  # rows below the minimum confidence that are the first copy of their (image, label)
+    duplicates: list[RejectedRow]  # accepted rows that repeat an earlier copy, in line order
+    #: every later copy added (accepted or below the minimum) -> the line of the first copy, which decided
+    kept_line: dict[int, int]
+    #: items to write again, in line order: a later copy in another chunk overwrote them. A first copy below
+    #: the minimum is written with its own line and confidence, so the analysis leaves it out as below the minimum.
+    kept_over_duplicates: list[AcceptedRow]
 
 
 class SpillPlanner:
-    """Cross-chunk de-duplication and one-label batches for runs too big to hold: rows go to local files.
+    """Duplicates across chunks and one-label batches for runs too big to hold: rows go to local files.
 
-    The first row of each (image, label) is kept, later ones become rejections; labels are sorted and
-    each label's rows cut into batches in file order. Rows are added in line order (chunk results in
-    chunk order). Each row is written twice: its (line, item, label) to one of ``buckets`` files
-    chosen by item id, where duplicates meet, and the whole row to one chosen by label, where a
-    label's rows meet in file order. :meth:`plan` then reads
-    the item files one at a time (a bucket's ids in memory) to find duplicates and count each label,
-    numbers the batches in label order, and reads the label files one at a time, handing each full
-    batch to ``emit`` as soon as it is cut. Memory: one item bucket, at most ``batch_size - 1`` rows
-    per label of one label bucket, and the cross-chunk duplicates found; disk: about 200 bytes a row.
+    The rule (each chunk applies it inside itself; this applies it across chunks): the first copy of an
+    (image, label) in file order decides its category, accepted or below the minimum confidence; every
+    later copy is a duplicate of that line, whatever its own confidence, so no (image, label) is in two
+    categories. Rows rejected for another reason have no (image, label) that counts and never take part.
+
+    Rows are added in line order (chunk results in chunk order, each chunk's accepted and below-minimum
+    rows merged by line). An accepted row is written twice: its (line, item, label) to one of
+    ``buckets`` files chosen by item id, where copies meet, and the whole row to one chosen by label,
+    where a label's rows meet in file order; a below-minimum row only to its item file. :meth:`plan`
+    then reads the item files one at a time (a bucket's ids in memory) to settle each item and count
+    each label, numbers the batches in label order, and reads the label files one at a time, handing
+    each full batch to ``emit`` as soon as it is cut. Memory: one item bucket, at most
+    ``batch_size - 1`` rows per label of one label bucket, and the cross-chunk duplicates found; disk:
+    about 200 bytes an accepted row. Every spill line is one physical line (``\\n`` only: item lines
+    are ASCII-escaped JSON, label lines go through :func:`bulkqa.jsonl.dumps_line`).
     """
 
     def __init__(self, directory: Path, buckets: int = 64) -> None:
         self._buckets = buckets
         self._dir = directory
         self._item_files: list[IO[str]] = [
-            (directory / f"items-{n:03d}.jsonl").open("w", encoding="utf-8") for n in range(buckets)
+            (directory / f"items-{n:03d}.jsonl").open("w", encoding="utf-8", newline="\n") for n in range(buckets)
         ]
         self._label_files: list[IO[str]] = [
-            (directory / f"labels-{n:03d}.jsonl").open("w", encoding="utf-8") for n in range(buckets)
+            (directory / f"labels-{n:03d}.jsonl").open("w", encoding="utf-8", newline="\n") for n in range(buckets)
         ]
         self._last_line = -1
 
     def _label_bucket(self, label: str) -> int:
         return zlib.crc32(label.encode("utf-8")) % self._buckets
 
-    def add(self, row: AcceptedRow) -> None:
-        """One accepted row; lines must increase."""
-        line, item, label = row.line, row.item_id, row.label
+    def _next_line(self, line: int) -> None:
         if line <= self._last_line:
             raise ValueError(f"rows must be added in line order: line {line} after line {self._last_line}")
         self._last_line = line
+
+    def add(self, row: AcceptedRow) -> None:
+        """One accepted row; lines must increase (whatever the kind of row)."""
+        line, item, label = row.line, row.item_id, row.label
+        self._next_line(line)
         self._item_files[int(item[:6], 16) % self._buckets].write(json.dumps([line, item, label]) + "\n")
         self._label_files[self._label_bucket(label)].write(jsonl.dumps_line(row) + "\n")
+
+    def add_below_min(self, row: BelowMinRow) -> None:
+        """One row below the minimum confidence; lines must increase (whatever the kind of row).
+
+        It never reaches a batch, but it may be the first copy of an (image, label) that a later
+        chunk accepted: its image and confidence are kept to write that item again as this row.
+        """
+        line, item = row.line, row.item_id
+        self._next_line(line)
+        record = [line, item, row.label, row.image, row.confidence]
+        self._item_files[int(item[:6], 16) % self._buckets].write(json.dumps(record) + "\n")
 
     def close(self) -> None:
         """Close the spill files (done by :meth:`plan`; call it when giving up before)."""
@@ -123,21 +158,37 @@ class SpillPlanner:
 
     def plan(self, batch_size: int, emit: Callable[[Batch], None]) -> Planned:
         self.close()
-        # 1. duplicates meet in their item bucket: the first line of an item is kept
-        kept_line: dict[int, int] = {}  # duplicate line -> the line kept
-        rewrite: set[str] = set()
+        # 1. the copies of an item meet in its item bucket: the first line decides, later ones are duplicates
+        kept_line: dict[int, int] = {}  # line of a later copy -> the line kept
+        rewrite: set[str] = set()  # accepted first copies a later accepted copy overwrote in the table
+        below_first: dict[str, tuple[int, str, float]] = {}  # item -> (line, image, confidence) of a first
+        #   copy below the minimum that a later accepted copy wrote into the table
         per_label: dict[str, int] = {}
+        below_min = 0
         for n in range(self._buckets):
-            first: dict[str, int] = {}
+            first: dict[str, int] = {}  # item -> the line of its first copy
+            first_below: dict[str, list[Any]] = {}  # item -> its first copy's record, if below the minimum
             with (self._dir / f"items-{n:03d}.jsonl").open(encoding="utf-8") as handle:
                 for text in handle:
-                    line, item, label = json.loads(text)
-                    if item in first:
-                        kept_line[line] = first[item]
-                        rewrite.add(item)
+                    record = json.loads(text)
+                    line, item = record[0], record[1]
+                    kept_at = first.get(item)
+                    if kept_at is None:
+                        first[item] = line
+                        if len(record) == 3:
+                            per_label[record[2]] = per_label.get(record[2], 0) + 1
+                        else:
+                            below_min += 1
+                            first_below[item] = record
                         continue
-                    first[item] = line
-                    per_label[label] = per_label.get(label, 0) + 1
+                    kept_line[line] = kept_at
+                    if len(record) > 3:  # a later copy below the minimum: it was never written to the table
+                        continue
+                    if item in first_below:
+                        _, _, _, image, confidence = first_below[item]
+                        below_first[item] = (kept_at, image, confidence)
+                    else:
+                        rewrite.add(item)
         # 2. batch numbers: labels sorted, each label's batches consecutive (as make_batches numbers them)
         next_seq: dict[str, int] = {}
         seq = 0
@@ -146,7 +197,7 @@ class SpillPlanner:
             seq += -(-per_label[label] // batch_size)
         # 3. each label bucket in file order: cut full batches as they fill, the rest at the end
         duplicates: list[RejectedRow] = []
-        kept_over: list[AcceptedRow] = []
+        kept_over: dict[str, AcceptedRow] = {}
         for n in range(self._buckets):
             open_batches: dict[str, list[AcceptedRow]] = {}
             with (self._dir / f"labels-{n:03d}.jsonl").open(encoding="utf-8") as handle:
@@ -157,9 +208,12 @@ class SpillPlanner:
                         duplicates.append(
                             RejectedRow(line, duplicate_reason(kept_line[line]), row.image, label, str(row.confidence))
                         )
+                        if item in below_first:
+                            at, image, confidence = below_first[item]
+                            kept_over[item] = AcceptedRow(at, item, row.s3_uri, image, label, confidence)
                         continue
                     if item in rewrite:
-                        kept_over.append(row)
+                        kept_over[item] = row
                     items = open_batches.setdefault(label, [])
                     items.append(row)
                     if len(items) == batch_size:
@@ -171,5 +225,12 @@ class SpillPlanner:
                     emit(Batch(next_seq[label], label, items))
                     next_seq[label] += 1
         duplicates.sort(key=lambda r: r.line)
-        kept_over.sort(key=lambda r: r.line)
-        return Planned(sum(per_label.values()), seq, len(per_label), duplicates, kept_over)
+        return Planned(
+            images=sum(per_label.values()),
+            tasks=seq,
+            labels=len(per_label),
+            below_min=below_min,
+            duplicates=duplicates,
+            kept_line=kept_line,
+            kept_over_duplicates=sorted(kept_over.values(), key=lambda r: r.line),
+        )

@@ -1,7 +1,7 @@
 """The in-memory plan of a run's batches: what ``batching.SpillPlanner`` must give, for small inputs.
 
-make_batches computed exactly this, holding every accepted row, before it streamed; tests use it as
-the reference the streaming plan is compared with, and to build a small run's batches directly.
+make_batches computed exactly this, holding every row, before it streamed; tests use it as the
+reference the streaming plan is compared with, and to build a small run's batches directly.
 """
 
 from __future__ import annotations
@@ -10,35 +10,51 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bulkqa import batching
-from bulkqa.rows import AcceptedRow, RejectedRow
+from bulkqa.rows import AcceptedRow, BelowMinRow, RejectedRow
 
 
 @dataclass(slots=True)
 class Deduplicated:
-    rows: list[AcceptedRow] = field(default_factory=list)
-    duplicates: list[RejectedRow] = field(default_factory=list)
-    kept_over_duplicates: list[AcceptedRow] = field(default_factory=list)  # rows a later duplicate overwrote
+    rows: list[AcceptedRow] = field(default_factory=list)  # accepted first copies
+    below_min: list[BelowMinRow] = field(default_factory=list)  # below-minimum first copies
+    duplicates: list[RejectedRow] = field(default_factory=list)  # accepted rows that repeat an earlier copy
+    kept_line: dict[int, int] = field(default_factory=dict)  # every later copy's line -> the first copy's line
+    kept_over_duplicates: list[AcceptedRow] = field(default_factory=list)  # items to write again, in line order
 
 
-def deduplicate(accepted: Iterable[AcceptedRow]) -> Deduplicated:
-    """Keep the first row of each (image, label) across chunks; later ones become rejections.
+def deduplicate(accepted: Iterable[AcceptedRow], below_min: Iterable[BelowMinRow] = ()) -> Deduplicated:
+    """The first copy of each (image, label) in file order decides its category; later copies are duplicates.
 
-    Chunks are validated in parallel, so a duplicate in a later chunk may have overwritten the
-    first row's item: those first rows are returned so their items can be written again.
+    Chunks are validated in parallel, so an accepted copy in a later chunk may have overwritten the
+    first copy's item: those first copies are returned so their items can be written again (a first
+    copy below the minimum with its own line, image and confidence; the later copy's S3 URI is the same).
     """
     out = Deduplicated()
-    first: dict[str, AcceptedRow] = {}
+    first: dict[str, AcceptedRow | BelowMinRow] = {}
     rewrite: dict[str, AcceptedRow] = {}
-    for row in sorted(accepted, key=lambda r: r.line):
-        if row.item_id in first:
-            kept = first[row.item_id]
-            reason = batching.duplicate_reason(kept.line)
-            out.duplicates.append(RejectedRow(row.line, reason, row.image, row.label, str(row.confidence)))
-            rewrite[row.item_id] = kept
+    rows: list[AcceptedRow | BelowMinRow] = [*accepted, *below_min]
+    for row in sorted(rows, key=lambda r: r.line):
+        kept = first.get(row.item_id)
+        if kept is not None:
+            out.kept_line[row.line] = kept.line
+        if kept is None:
+            first[row.item_id] = row
+            if isinstance(row, BelowMinRow):
+                out.below_min.append(row)
+            else:
+                out.rows.append(row)
             continue
-        first[row.item_id] = row
-        out.rows.append(row)
-    out.kept_over_duplicates = list(rewrite.values())
+        if isinstance(row, BelowMinRow):
+            continue
+        reason = batching.duplicate_reason(kept.line)
+        out.duplicates.append(RejectedRow(row.line, reason, row.image, row.label, str(row.confidence)))
+        if isinstance(kept, BelowMinRow):
+            rewrite[row.item_id] = AcceptedRow(
+                kept.line, kept.item_id, row.s3_uri, kept.image, kept.label, kept.confidence
+            )
+        else:
+            rewrite[row.item_id] = kept
+    out.kept_over_duplicates = sorted(rewrite.values(), key=lambda r: r.line)
     return out
 
 

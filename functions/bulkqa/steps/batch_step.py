@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
-from .. import batching, ingest, keys, log
+from .. import batching, ingest, jsonl, keys, log
 from ..errors import InvalidEvent, NoRowsAccepted
-from ..escaping import csv_safe
-from ..rows import BelowMinRow, RejectedRow
+from ..escaping import csv_safe, visible
+from ..rows import AcceptedRow, BelowMinRow, RejectedRow
 from ..settings import BatchSettings
 from .common import get_path, require_str
 
@@ -34,11 +34,16 @@ PUT_ROUND = 512
 PUT_THREADS = 32
 
 
+def _cell(value: str) -> str:
+    """A rejected.csv cell: control bytes shown escaped (``\\x00``), spreadsheet formulas neutralised."""
+    return csv_safe(visible(value))
+
+
 def _write_rejected(out: TextIO, rows: Iterable[RejectedRow]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(_REJECTED_HEADER)
     for row in rows:
-        writer.writerow([row.line, *(csv_safe(str(v)) for v in row[1:])])
+        writer.writerow([row.line, *(_cell(str(v)) for v in row[1:])])
 
 
 def _read_in_order(read: Callable[[str], T], names: list[str]) -> Iterator[T]:
@@ -53,9 +58,25 @@ def _read_in_order(read: Callable[[str], T], names: list[str]) -> Iterator[T]:
             yield result
 
 
+def below_min_reason(confidence_text: str) -> str:
+    """rejected.csv's reason for a row below the minimum confidence, with its confidence as written."""
+    return f"confidence {confidence_text} is below the minimum confidence (counted, not reviewed)"
+
+
 def _below_min_row(row: BelowMinRow) -> RejectedRow:
-    reason = f"confidence {row.confidence:g} is below the minimum confidence (counted, not reviewed)"
-    return RejectedRow(row.line, reason, row.image, row.label, f"{row.confidence:g}")
+    return RejectedRow(row.line, below_min_reason(row.confidence_text), row.image, row.label, row.confidence_text)
+
+
+#: The kinds of the rows make_batches sets aside for rejected.csv (the first value of each spilled line).
+_REJECTED, _BELOW_MIN = 0, 1
+
+
+class RowsDoNotAddUp(RuntimeError):
+    """The rows of the chunk results do not add up after duplicates were settled (a bug, never bad input)."""
+
+
+def _line(row: AcceptedRow | BelowMinRow | RejectedRow) -> int:
+    return row.line
 
 
 def parse_make_batches(event: RawEvent) -> MakeBatchesInput:
@@ -71,34 +92,43 @@ def make_batches(
 ) -> BatchesResult:
     """Gather the chunk results, write rejected.csv, the batch files and one manifest per job.
 
-    Streams: chunk results are read in order with bounded read-ahead, accepted rows spill to local
-    files (:class:`batching.SpillPlanner`), rows that were not accepted to a local file, and batch
-    files are written as they are cut. What grows with the run is small: a manifest line per batch
-    (~300 bytes) and the cross-chunk duplicates found (~0.9 KB each). 10M rows: see the README.
+    Duplicates across chunks are settled as inside one: the first copy of an (image, label) in file
+    order decides its category, every later copy is a duplicate of that line (docs/interfaces.md,
+    ``rejected.csv``). The row counts are those of the rows as settled, so they always add up.
+
+    Streams: chunk results are read in order with bounded read-ahead, accepted and below-minimum rows
+    spill to local files (:class:`batching.SpillPlanner`), rows that were not accepted to a local
+    file, and batch files are written as they are cut. What grows with the run is small: a manifest
+    line per batch (~300 bytes) and the cross-chunk duplicates found (~0.9 KB each). 10M rows: see
+    the README.
     """
     request = parse_make_batches(event)
     run_id, expected = request["run_id"], request["ingest"]["chunks"]
     result_keys = store.keys(keys.chunk_results_prefix(run_id))  # zero-padded chunk numbers: file order
     if len(result_keys) != expected:
         raise InvalidEvent(f"expected {expected} chunk results for run {run_id}, found {len(result_keys)}")
-    rows = blank = below_min = rejected_in_chunks = 0
+    rows = blank = 0
     with tempfile.TemporaryDirectory(prefix="bulkqa-batches-") as tmp:
         work = Path(tmp)
         planner = batching.SpillPlanner(work)
         not_accepted = work / "not-accepted.jsonl"  # rejected and below-minimum rows, in line order
-        with not_accepted.open("w", encoding="utf-8") as pending, contextlib.closing(planner):
+        with not_accepted.open("w", encoding="utf-8", newline="\n") as pending, contextlib.closing(planner):
             for saved in _read_in_order(store.read_json, result_keys):
                 result = ingest.ChunkResult.from_json(saved)
-                for row in result.accepted:
-                    planner.add(row)
+                # the first copy of an (image, label) in file order decides: rows go to the planner in line order
+                valid: tuple[Iterable[AcceptedRow | BelowMinRow], ...] = (result.accepted, result.below_min)
+                for row in heapq.merge(*valid, key=_line):
+                    if isinstance(row, BelowMinRow):
+                        planner.add_below_min(row)
+                    else:
+                        planner.add(row)
                 rows += result.rows
                 blank += result.blank
-                below_min += len(result.below_min)
-                rejected_in_chunks += len(result.rejected)
                 # docs/interfaces.md: rejected.csv lists every input row that was not accepted, with line and reason
-                chunk_rows = result.rejected + [_below_min_row(row) for row in result.below_min]
-                for rejected in sorted(chunk_rows, key=lambda r: r.line):
-                    pending.write(json.dumps(rejected, ensure_ascii=False) + "\n")
+                set_aside: tuple[Iterable[RejectedRow | BelowMinRow], ...] = (result.rejected, result.below_min)
+                for other in heapq.merge(*set_aside, key=_line):
+                    kind = _BELOW_MIN if isinstance(other, BelowMinRow) else _REJECTED
+                    pending.write(jsonl.dumps_line([kind, *other]) + "\n")
         manifest: list[tuple[int, str]] = []
         puts: list[tuple[str, bytes, str]] = []
 
@@ -112,28 +142,55 @@ def make_batches(
 
         planned = planner.plan(settings.batch_size, emit)
         store.put_many(puts, threads=PUT_THREADS)
-        if planned.kept_over_duplicates:  # a later duplicate in another chunk may have overwritten these items
+        if planned.kept_over_duplicates:  # a later copy in another chunk overwrote these items
             labels.put_items(ingest.label_item(run_id, row) for row in planned.kept_over_duplicates)
+        # the counts are those of the rows as settled, counted as rejected.csv is written: they always add up
+        tally = {_REJECTED: 0, _BELOW_MIN: 0}
+
+        def settled(texts: Iterable[str]) -> Iterator[RejectedRow]:
+            for text in texts:
+                kind, *values = json.loads(text)
+                if kind == _REJECTED:
+                    tally[_REJECTED] += 1
+                    rejected = RejectedRow(*values)
+                    # a duplicate inside its chunk names the chunk's first copy, itself maybe a later copy
+                    kept_in_chunk = batching.duplicate_of(rejected.reason)
+                    if kept_in_chunk is not None and kept_in_chunk in planned.kept_line:
+                        rejected = rejected._replace(reason=batching.duplicate_reason(planned.kept_line[kept_in_chunk]))
+                    yield rejected
+                    continue
+                row = BelowMinRow(*values)
+                kept = planned.kept_line.get(row.line)
+                if kept is None:
+                    tally[_BELOW_MIN] += 1
+                    yield _below_min_row(row)
+                else:  # a later copy of an (image, label) whose first copy decided
+                    tally[_REJECTED] += 1
+                    yield RejectedRow(
+                        row.line, batching.duplicate_reason(kept), row.image, row.label, row.confidence_text
+                    )
+
         rejected_file = work / "rejected.csv"
         with not_accepted.open(encoding="utf-8") as pending, rejected_file.open("w", encoding="utf-8") as out:
-            chunk_rejected = (RejectedRow(*json.loads(text)) for text in pending)
-            _write_rejected(out, heapq.merge(chunk_rejected, planned.duplicates, key=lambda r: r.line))
+            _write_rejected(out, heapq.merge(settled(pending), planned.duplicates, key=_line))
         store.put_file(keys.rejected_key(run_id), rejected_file, "text/csv; charset=utf-8")
     counts: IngestRows = {
         "total": rows,
         "accepted": planned.images,
-        "rejected": rejected_in_chunks + len(planned.duplicates),
-        "below_min_confidence": below_min,
+        "rejected": tally[_REJECTED] + len(planned.duplicates),
+        "below_min_confidence": tally[_BELOW_MIN],
         "blank_lines": blank,
     }
+    if counts["accepted"] + counts["rejected"] + counts["below_min_confidence"] != rows:
+        raise RowsDoNotAddUp(f"run {run_id}: the rows do not add up after settling duplicates: {counts}")
     summary: IngestSummary = {"run_id": run_id, "rows": counts, "rejected_key": keys.rejected_key(run_id)}
     if not planned.images:
         store.put_json(keys.ingest_summary_key(run_id), summary)
         runs.update(f"run#{run_id}", {"status": "no rows accepted", "rows": counts})
         raise NoRowsAccepted(
-            f"no row of the file was accepted ({counts['rejected']} rejected, {below_min} below the minimum "
-            f"confidence); see s3://{store.bucket}/{keys.rejected_key(run_id)} for the reasons, "
-            "fix the file and upload it again"
+            f"no row of the file was accepted ({counts['rejected']} rejected, "
+            f"{counts['below_min_confidence']} below the minimum confidence); see "
+            f"s3://{store.bucket}/{keys.rejected_key(run_id)} for the reasons, fix the file and upload it again"
         )
     manifest.sort()
     jobs: list[JobPart] = []
