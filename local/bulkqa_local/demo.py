@@ -450,7 +450,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if result.status != "SUCCEEDED":
-        print(failure_message(result, quiet=args.quiet), file=sys.stderr)
+        print(("" if args.quiet else "\n") + failure_message(result, quiet=args.quiet), file=sys.stderr)
         return 1
     if result.report is None or result.out_dir is None:
         print("error: the workflow succeeded but wrote no report.json; see function-logs.jsonl", file=sys.stderr)
