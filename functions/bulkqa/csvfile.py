@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from .errors import InvalidLabelFile
@@ -31,8 +32,9 @@ IMAGE_COLUMNS = ("image_local_path", "s3_image_url")
 REQUIRED = ("label", "confidence")
 HEADER_LIMIT = 10 * 1024  # as Step Functions' CSV reader: a header of at most 10 KiB
 MAX_LABEL_CHARS = 256
-MAX_IMAGE_CHARS = 1024
+MAX_KEY_BYTES = 1024  # S3's limit on a key, counted in UTF-8 bytes
 SAMPLE_ROWS = 1000
+SAMPLE_RECORD_LIMIT = 16 * 1024 * 1024  # scale detection gives up on a record longer than this
 
 csv.field_size_limit(16 * 1024 * 1024)  # long fields are rejected by our own rule, not by csv
 
@@ -84,7 +86,7 @@ class Chunk:
 def _looks_binary(head: bytes) -> str | None:
     if head.startswith(b"PK\x03\x04"):
         return "it is a ZIP archive (an Excel .xlsx?); export it as CSV (UTF-8)"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:200].count(b"\x00") > 2:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "it looks like UTF-16 or binary data; save it as UTF-8 CSV"
     return None
 
@@ -99,12 +101,26 @@ def read_header(head: bytes) -> Header:
     problem = _looks_binary(head)
     if problem:
         raise InvalidLabelFile(f"the file is not a UTF-8 CSV: {problem}")
-    end = _first_record_end(head)
+    end, in_quotes = _first_record_end(head[:HEADER_LIMIT])
     if end is None:
+        if in_quotes:
+            raise InvalidLabelFile(
+                'the header opens a quoted field (") that is never closed; the first line must be the column '
+                "names image_local_path (or s3_image_url), label and confidence: close the quote or remove it"
+            )
         if len(head) >= HEADER_LIMIT:
             raise InvalidLabelFile(f"the header line is longer than {HEADER_LIMIT} bytes; is this a CSV file?")
         end = len(head)
     raw = head[:end]
+    nul = raw.find(b"\x00")
+    if nul >= 0:  # one rule for NUL bytes: in a data row it rejects the row, in the header the file
+        if raw.count(b"\x00") * 3 >= len(raw):
+            raise InvalidLabelFile(
+                "the file is not a UTF-8 CSV: it looks like UTF-16 or binary data; save it as UTF-8 CSV"
+            )
+        raise InvalidLabelFile(
+            f"the header contains a NUL byte (U+0000) at byte {nul + 1}; remove it and save the file as UTF-8 CSV"
+        )
     bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     try:
         text = raw[bom:].decode("utf-8")
@@ -136,14 +152,20 @@ def read_header(head: bytes) -> Header:
     return Header(names, images[0], seen[images[0]], seen["label"], seen["confidence"], end)
 
 
-def _first_record_end(data: bytes) -> int | None:
+def _first_record_end(data: bytes) -> tuple[int | None, bool]:
+    """Where the first record ends (None if not in ``data``), and whether a quoted field is still open."""
     scanner = _RecordScanner()
     for line in data.splitlines(keepends=True):
         if not line.endswith((b"\n", b"\r")):
-            return None
+            scanner.feed_line(line)
+            return None, scanner.in_quotes
         if scanner.feed_line(line):
-            return scanner.consumed
-    return None
+            return scanner.consumed, False
+    return None, scanner.in_quotes
+
+
+#: physical lines of text with their ends, split on CR, LF and CRLF only (as the csv module does)
+_LINE_TEXT = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 class _RecordScanner:
@@ -240,48 +262,209 @@ def plan_chunks(
     return chunks, records
 
 
-def sample_confidences(head: bytes, header: Header, limit: int = SAMPLE_ROWS) -> list[float]:
-    """Finite confidence values of the first data rows (to decide the file's confidence scale)."""
-    text = head[header.data_start :].decode("utf-8", errors="replace")
-    values: list[float] = []
-    last_complete = max(text.rfind("\n"), text.rfind("\r"))
-    for row in csv.reader(io.StringIO(text[: last_complete + 1], newline="")):
-        if len(values) >= limit:
+# --- numbers as written --------------------------------------------------------------------------
+
+#: plain ASCII decimal notation: a sign, digits with at most one point, an exponent
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NOT_FINITE = {"nan", "snan", "inf", "infinity"}
+_ZERO = Decimal(0)
+
+
+def is_plain_decimal(text: str) -> bool:
+    """Whether ``text`` is a number in plain ASCII decimal notation (what :func:`read_decimal` reads)."""
+    if text.isascii() and text.replace(".", "", 1).isdigit():  # the common form, without the regex
+        return True
+    return _DECIMAL.fullmatch(text) is not None
+
+
+def read_decimal(text: str, what: str = "confidence") -> Decimal:
+    """The exact value of a number written in plain ASCII decimal notation, or ValueError saying why not.
+
+    ``text`` is the field without the spaces and tabs around it. Forms only Python reads (``9_5``,
+    Arabic-Indic or full-width digits, ``infinity``) are not numbers here; ``-0`` is 0.
+    """
+    if _DECIMAL.fullmatch(text):
+        try:
+            value = Decimal(text)
+        except (InvalidOperation, OverflowError, ValueError):  # an exponent beyond what Decimal holds
+            raise ValueError(f"{what} {text[:40]!r} is out of range") from None
+        return value if value else _ZERO  # -0 is 0
+    shown = repr(text[:40])
+    if not text:
+        raise ValueError(f"{what} is empty")
+    if text.lower().lstrip("+-") in _NOT_FINITE:
+        raise ValueError(f"{what} {shown} is not a finite number")
+    if "," in text and text.replace(",", "", 1).isdigit():
+        raise ValueError(f"{what} {shown} is not a number: use a decimal point (97.5), not a comma")
+    if "_" in text:
+        raise ValueError(f"{what} {shown} is not a number: remove the underscores")
+    if any(ch.isdigit() or ch.isspace() for ch in text if not ch.isascii()):
+        raise ValueError(f"{what} {shown} is not a number: write it with the ASCII digits 0-9 only")
+    raise ValueError(f"{what} {shown} is not a number")
+
+
+# --- the confidence scale --------------------------------------------------------------------------
+
+
+def _record_texts(blocks: Iterable[bytes], at_end: list[bool], max_record: int = SAMPLE_RECORD_LIMIT) -> Iterator[str]:
+    """The complete records in ``blocks`` (bytes from a record boundary), as text, in order.
+
+    The last piece without a line end is a record only if ``at_end[0]`` says the blocks reached the end
+    of the file; a record longer than ``max_record`` bytes ends the iteration.
+    """
+    scanner = _RecordScanner()
+    carry = b""
+    parts: list[bytes] = []
+    size = 0
+    for block in blocks:
+        lines = (carry + block).splitlines(keepends=True)
+        carry = b""
+        if lines and (not lines[-1].endswith((b"\n", b"\r")) or lines[-1].endswith(b"\r")):
+            carry = lines.pop()  # incomplete, or a CR that may be the first half of CRLF
+        for line in lines:
+            parts.append(line)
+            size += len(line)
+            if scanner.feed_line(line):
+                yield b"".join(parts).decode("utf-8", errors="replace")
+                parts, size = [], 0
+            elif size > max_record:
+                return
+        if len(carry) + size > max_record:
+            return
+    if carry and (at_end[0] or carry.endswith(b"\r")) and scanner.feed_line(carry):
+        yield b"".join([*parts, carry]).decode("utf-8", errors="replace")
+
+
+def sample_confidences(
+    head: bytes,
+    header: Header,
+    limit: int = SAMPLE_ROWS,
+    read_more: Callable[[int], bytes] | None = None,
+) -> list[Decimal]:
+    """The readable, non-negative confidences of the file's first ``limit`` records (to decide its scale).
+
+    ``head`` is the start of the file; ``read_more(offset)`` returns the bytes of the file from
+    ``offset`` on (a range of it; ``b""`` at the end), so the first ``limit`` records are read wherever
+    they lie, however long the first rows are. Without it only the complete records in ``head`` count.
+    """
+
+    at_end = [False]
+
+    def blocks() -> Iterator[bytes]:
+        yield head[header.data_start :]
+        offset = max(len(head), header.data_start)
+        while read_more is not None:
+            more = read_more(offset)
+            if not more:
+                at_end[0] = True
+                return
+            offset += len(more)
+            yield more
+
+    values: list[Decimal] = []
+    index = header.confidence_index
+    for seen, text in enumerate(_record_texts(blocks(), at_end)):
+        if seen >= limit:
             break
-        if len(row) > header.confidence_index:
+        try:
+            row = next(csv.reader([text]), [])
+        except csv.Error:
+            continue
+        if len(row) > index:
             try:
-                value = float(row[header.confidence_index].strip())
+                value = read_decimal(row[index].strip(" \t"))
             except ValueError:
                 continue
-            if math.isfinite(value) and value >= 0:
+            if value >= 0:
                 values.append(value)
     return values
 
 
-def decide_scale(samples: list[float], configured: str) -> str:
-    """``percent`` (0–100) or ``fraction`` (0–1) for the whole file: one scale per file."""
+def decide_scale(samples: Iterable[Decimal | float], configured: str) -> str:
+    """``percent`` (0–100) or ``fraction`` (0–1) for the whole file: one scale per file.
+
+    ``auto``: ``fraction`` when every sampled confidence is at most 1 (a file of ``0`` and ``1`` only is
+    read as fractions), else ``percent``; a file without a readable confidence is ``percent``.
+    """
     if configured in ("percent", "fraction"):
         return configured
-    return "fraction" if samples and max(samples) <= 1.0 else "percent"
+    values = list(samples)
+    return "fraction" if values and max(values) <= 1 else "percent"
 
 
-def records(data: bytes) -> Iterator[tuple[list[str], bool]]:
-    """Parse one chunk: yields (fields, valid_utf8) per record, blank records included as []."""
+def records(data: bytes) -> Iterator[tuple[list[str], str | None]]:
+    """Parse one chunk: yields (fields, problem) per record, blank records included as [].
+
+    ``problem`` says why the record cannot be read as written (None for most): it is not UTF-8, it
+    contains a NUL byte, or its quoting is malformed (text after a closing quote, a quote inside an
+    unquoted field, a space before an opening quote), which the csv module would silently rewrite.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:  # some lines are not UTF-8: find which, row by row
         text = data.decode("utf-8", errors="surrogateescape")
-    else:  # all of it is UTF-8: no row needs checking
+        utf8 = False
+    else:
+        utf8 = True
+    if utf8 and '"' not in text and "\x00" not in text:  # the common case: nothing to check per record
         for row in csv.reader(io.StringIO(text, newline="")):
-            yield row, True
+            yield row, None
         return
-    for row in csv.reader(io.StringIO(text, newline="")):
-        valid = True
-        for field in row:
-            if not field.isascii():
-                try:
-                    field.encode("utf-8")
-                except UnicodeEncodeError:
-                    valid = False
-                    break
-        yield row, valid
+    lines = _LINE_TEXT.findall(text)
+    reader = csv.reader(lines)
+    used = 0
+    for row in reader:
+        raw = "".join(lines[used : reader.line_num])
+        used = reader.line_num
+        yield row, record_problem(raw, row, utf8)
+
+
+def record_problem(raw: str, row: list[str], utf8: bool = True) -> str | None:
+    """Why the record ``raw`` (parsed as ``row``) cannot be read as written, or None."""
+    if not utf8 and not raw.isascii():
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:
+            return "the line is not valid UTF-8 text; save the file as UTF-8"
+    nul = raw.find("\x00")
+    if nul >= 0:
+        return f"the line contains a NUL byte (U+0000) at character {nul + 1}; remove it"
+    if '"' in raw:
+        return _quoting_problem(raw.rstrip("\r\n"))
+    return None
+
+
+def _quoting_problem(raw: str) -> str | None:
+    """Malformed quoting in one record's text (line end removed), named with the field it is in."""
+    field, state, start = 1, 0, 0  # state: 0 start of field, 1 unquoted, 2 quoted, 3 quote inside quoted
+    for position, ch in enumerate(raw):
+        if state == 0:
+            start = position
+            state = 2 if ch == '"' else (0 if ch == "," else 1)
+            field += ch == ","
+        elif state == 1:
+            if ch == ",":
+                state, field = 0, field + 1
+            elif ch == '"':
+                if not raw[start:position].strip(" \t"):
+                    return (
+                        f"malformed quoting in field {field}: a space before the opening quote; "
+                        "a quoted field must start with the quote, so remove the space"
+                    )
+                return (
+                    f'malformed quoting in field {field}: a quote (") inside a field that is not quoted; '
+                    'quote the whole field and double the quote inside it ("12"" vinyl")'
+                )
+        elif state == 2:
+            if ch == '"':
+                state = 3
+        elif ch == '"':
+            state = 2
+        elif ch == ",":
+            state, field = 0, field + 1
+        else:
+            return (
+                f"malformed quoting in field {field}: text after the closing quote; "
+                'quote the whole field and write a quote inside it as two ("")'
+            )
+    return None

@@ -11,6 +11,8 @@ import csv
 import io
 import itertools
 import zipfile
+from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -91,12 +93,32 @@ def test_header_round_trips_through_json() -> None:
         (b"a,b,c\n", "image_local_path (or s3_image_url), label, confidence; found 'a', 'b', 'c'"),
         (b"image_local_path,label,confidence,Label\n", "'label' appears twice in the header (columns 2 and 4)"),
         (b"image_local_path,s3_image_url,label,confidence\n", "both image_local_path and s3_image_url"),
+        (b'image_local_path,"label,confidence\na.jpg,Crab,99\n', 'the header opens a quoted field (") that is never'),
+        (
+            b"image_local_path,la\x00bel,confidence\na.jpg,Crab,99\n",
+            "the header contains a NUL byte (U+0000) at byte 20",
+        ),
+        (b"i\x00m\x00a\x00g\x00e\x00\n\x00", "UTF-16"),
     ],
 )
 def test_header_errors_say_what_to_fix(data: bytes, message: str) -> None:
     with pytest.raises(InvalidLabelFile) as error:
         csvfile.read_header(data)
     assert message in str(error.value)
+
+
+def test_an_unclosed_quote_in_the_header_does_not_echo_the_file() -> None:
+    data = b'image_local_path,"label,confidence\n' + b"secret/a.jpg,Crab,99\n" * 50
+    with pytest.raises(InvalidLabelFile) as error:
+        csvfile.read_header(data)
+    assert "secret" not in str(error.value)
+    assert "never closed" in str(error.value)
+
+
+def test_nul_bytes_in_rows_are_not_a_file_error() -> None:
+    # one rule for NUL: the header is fine here, so the rows that hold NULs are rejected, not the file
+    data = HEADER + b"\na\x00.jpg,C\x00r\x00ab,99\n"
+    assert csvfile.read_header(data).data_start == len(HEADER) + 1
 
 
 def xlsx_bytes() -> bytes:
@@ -276,7 +298,11 @@ def test_every_chunk_parses_alone_to_the_rows_of_the_whole_file(
 
 def test_records_flags_lines_that_are_not_utf8() -> None:
     parsed = list(csvfile.records(b"a.jpg,Cr\xe9b,99\nb.jpg,Cr\xc3\xa9b,98\n\n"))
-    assert [valid for _, valid in parsed] == [False, True, True]
+    assert [problem for _, problem in parsed] == [
+        "the line is not valid UTF-8 text; save the file as UTF-8",
+        None,
+        None,
+    ]
     assert parsed[1][0] == ["b.jpg", "Créb", "98"]
     assert parsed[2][0] == []
 
@@ -287,18 +313,59 @@ def test_records_flags_lines_that_are_not_utf8() -> None:
 def test_sample_confidences_reads_complete_lines_only() -> None:
     data = HEADER + b"\na.jpg,Crab,0.5\nb.jpg,Crab,nan\nc.jpg,Crab,-1\nd.jpg,Crab,x\ne.jpg,Crab,0.7\nf.jpg,Crab,9"
     header = csvfile.read_header(data)
-    assert csvfile.sample_confidences(data, header) == [0.5, 0.7]  # the cut-off last line is not sampled
+    assert csvfile.sample_confidences(data, header) == [Decimal("0.5"), Decimal("0.7")]  # the cut-off line is not
 
 
 def test_sample_confidences_stops_at_the_limit() -> None:
     data = HEADER + b"\n" + b"".join(f"{n}.jpg,Crab,{n}\n".encode() for n in range(50))
     header = csvfile.read_header(data)
-    assert csvfile.sample_confidences(data, header, limit=10) == [float(n) for n in range(10)]
+    assert csvfile.sample_confidences(data, header, limit=10) == [Decimal(n) for n in range(10)]
+
+
+def reader_of(data: bytes, ranges: list[tuple[int, int]] | None = None, size: int = 1000) -> Callable[[int], bytes]:
+    def read_more(offset: int) -> bytes:
+        if ranges is not None:
+            ranges.append((offset, min(len(data), offset + size)))
+        return data[offset : offset + size]
+
+    return read_more
+
+
+def test_sample_confidences_reads_the_first_records_wherever_they_lie() -> None:
+    # a first row of 300 KB used to fill the whole head: no record was sampled and the file was read as 0-100
+    big = b'a.jpg,"' + b"x" * 300_000 + b'",0.9\n'
+    rows = b"".join(f"{n}.jpg,Crab,0.{n % 10}\n".encode() for n in range(1, 10_000))
+    data = HEADER + b"\n" + big + rows
+    header = csvfile.read_header(data)
+    head = data[: 256 * 1024]
+    assert csvfile.sample_confidences(head, header) == []  # the head alone holds no complete record
+    ranges: list[tuple[int, int]] = []
+    samples = csvfile.sample_confidences(head, header, read_more=reader_of(data, ranges, 64 * 1024))
+    assert len(samples) == 1000  # the first 1,000 records, the long one included
+    assert samples[0] == Decimal("0.9")
+    assert csvfile.decide_scale(samples, "auto") == "fraction"
+    assert ranges[0][0] == len(head)  # further ranges follow the head, and stop once 1,000 records are read
+    assert ranges[-1][1] < len(data)
+
+
+def test_sample_confidences_reads_a_last_record_without_a_line_end_at_the_end_of_the_file() -> None:
+    data = HEADER + b"\na.jpg,Crab,0.5\nb.jpg,Crab,1"
+    header = csvfile.read_header(data)
+    samples = csvfile.sample_confidences(data[:30], header, read_more=reader_of(data, size=7))
+    assert samples == [Decimal("0.5"), Decimal(1)]
+
+
+def test_sample_confidences_only_counts_plain_decimal_numbers() -> None:
+    data = HEADER + "\na.jpg,Crab,0.5\nb.jpg,Crab,\uff15\nc.jpg,Crab,infinity\nd.jpg,Crab,9_5\n".encode()
+    assert csvfile.sample_confidences(data, csvfile.read_header(data)) == [Decimal("0.5")]
 
 
 @pytest.mark.parametrize(
     ("samples", "configured", "scale"),
     [
+        ([Decimal("0.2"), Decimal("1")], "auto", "fraction"),
+        ([Decimal("1"), Decimal("1.0000000000000000001")], "auto", "percent"),
+        ([Decimal("1"), Decimal("0")], "auto", "fraction"),  # a file of 0 and 1 only is read as fractions
         ([0.2, 0.99, 1.0], "auto", "fraction"),
         ([0.2, 0.99, 1.5], "auto", "percent"),
         ([], "auto", "percent"),
@@ -306,5 +373,5 @@ def test_sample_confidences_stops_at_the_limit() -> None:
         ([50.0, 99.0], "fraction", "fraction"),
     ],
 )
-def test_decide_scale(samples: list[float], configured: str, scale: str) -> None:
+def test_decide_scale(samples: list[Decimal | float], configured: str, scale: str) -> None:
     assert csvfile.decide_scale(samples, configured) == scale

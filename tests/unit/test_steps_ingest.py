@@ -106,6 +106,17 @@ def test_a_fraction_file_is_planned_as_fraction() -> None:
     assert FakeStack().plan(csv_file("a.jpg,Crab,0.91", "b.jpg,Crab,1"))[1]["scale"] == "fraction"
 
 
+def test_the_scale_is_decided_from_the_first_records_even_after_a_300_kb_first_row() -> None:
+    long_label = "x" * 300_000  # rejected later (too long), but its confidence is sampled like any other
+    rows = [f"a.jpg,{long_label},0.91", *(f"img/{n}.jpg,Crab,0.{n % 9 + 1}" for n in range(2000))]
+    data = csv_file(*rows)
+    assert len(rows[0]) > steps.HEAD_BYTES  # the head holds no complete record
+    assert FakeStack().plan(data)[1]["scale"] == "fraction"
+    # the 1,001st record and later are not sampled: a 0-100 value there does not change the scale
+    assert FakeStack().plan(csv_file(*rows[:1000], "z.jpg,Crab,95"))[1]["scale"] == "fraction"
+    assert FakeStack().plan(csv_file(*rows[:999], "z.jpg,Crab,95"))[1]["scale"] == "percent"
+
+
 def test_the_version_of_the_event_is_read() -> None:
     world = FakeStack()
     event = world.upload_event(SMALL, version="v1")

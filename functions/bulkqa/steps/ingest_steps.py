@@ -72,7 +72,15 @@ def plan_ingest(event: RawEvent, settings: IngestSettings, store: ObjectStore) -
         raise InvalidLabelFile(f"cannot read s3://{store.bucket}/{key}: {exc}; upload the file again") from exc
     head = store.read_range(key, 0, min(size, HEAD_BYTES), version)
     header = csvfile.read_header(head)
-    scale = csvfile.decide_scale(csvfile.sample_confidences(head, header), settings.confidence_scale)
+
+    def read_more(offset: int) -> bytes:  # scale detection reads the first records wherever they lie
+        return store.read_range(key, offset, min(size, offset + HEAD_BYTES), version) if offset < size else b""
+
+    configured = settings.confidence_scale
+    samples = (
+        [] if configured in ("percent", "fraction") else csvfile.sample_confidences(head, header, read_more=read_more)
+    )
+    scale = csvfile.decide_scale(samples, configured)
     blocks = store.stream(key, header.data_start, version) if header.data_start < size else iter(())
     stats: dict[str, int] = {}
     chunks, records = csvfile.plan_chunks(blocks, header.data_start, settings.chunk_bytes, stats)
