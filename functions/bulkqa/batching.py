@@ -87,7 +87,7 @@ class Planned:
     labels: int
     below_min: int  # rows below the minimum confidence that are the first copy of their (image, label)
     duplicates: list[RejectedRow]  # accepted rows that repeat an earlier copy, in line order
-    #: every later copy added (accepted or below the minimum) -> the line of the first copy, which decided
+    #: every later copy added (accepted, below the minimum or rejected) -> the line of the first copy, which decided
     kept_line: dict[int, int]
     #: items to write again, in line order: a later copy in another chunk overwrote them. A first copy below
     #: the minimum is written with its own line and confidence, so the analysis leaves it out as below the minimum.
@@ -100,12 +100,14 @@ class SpillPlanner:
     The rule (each chunk applies it inside itself; this applies it across chunks): the first copy of an
     (image, label) in file order decides its category, accepted or below the minimum confidence; every
     later copy is a duplicate of that line, whatever its own confidence, so no (image, label) is in two
-    categories. Rows rejected for another reason have no (image, label) that counts and never take part.
+    categories. A row rejected for its confidence alone (image and label valid: ``RejectedRow.item_id``)
+    is never a first copy but is a duplicate of an earlier one; rows rejected for their image or label
+    have no (image, label) that counts and never take part.
 
-    Rows are added in line order (chunk results in chunk order, each chunk's accepted and below-minimum
-    rows merged by line). An accepted row is written twice: its (line, item, label) to one of
-    ``buckets`` files chosen by item id, where copies meet, and the whole row to one chosen by label,
-    where a label's rows meet in file order; a below-minimum row only to its item file. :meth:`plan`
+    Rows are added in line order (chunk results in chunk order, each chunk's rows merged by line). An
+    accepted row is written twice: its (line, item, label) to one of ``buckets`` files chosen by item
+    id, where copies meet, and the whole row to one chosen by label, where a label's rows meet in file
+    order; a below-minimum or rejected row only to its item file. :meth:`plan`
     then reads the item files one at a time (a bucket's ids in memory) to settle each item and count
     each label, numbers the batches in label order, and reads the label files one at a time, handing
     each full batch to ``emit`` as soon as it is cut. Memory: one item bucket, at most
@@ -151,6 +153,15 @@ class SpillPlanner:
         record = [line, item, row.label, row.image, row.confidence]
         self._item_files[int(item[:6], 16) % self._buckets].write(json.dumps(record) + "\n")
 
+    def add_rejected(self, row: RejectedRow) -> None:
+        """A row rejected for its confidence alone (``row.item_id`` set); lines must increase.
+
+        It is never a first copy, but it is a duplicate when an earlier copy of its (image, label) decided.
+        """
+        line, item = row.line, row.item_id
+        self._next_line(line)
+        self._item_files[int(item[:6], 16) % self._buckets].write(json.dumps([line, item]) + "\n")
+
     def close(self) -> None:
         """Close the spill files (done by :meth:`plan`; call it when giving up before)."""
         for handle in (*self._item_files, *self._label_files):
@@ -174,6 +185,8 @@ class SpillPlanner:
                     line, item = record[0], record[1]
                     kept_at = first.get(item)
                     if kept_at is None:
+                        if len(record) == 2:  # rejected for its confidence: not a first copy
+                            continue
                         first[item] = line
                         if len(record) == 3:
                             per_label[record[2]] = per_label.get(record[2], 0) + 1
@@ -182,7 +195,7 @@ class SpillPlanner:
                             first_below[item] = record
                         continue
                     kept_line[line] = kept_at
-                    if len(record) > 3:  # a later copy below the minimum: it was never written to the table
+                    if len(record) != 3:  # a later copy below the minimum or rejected: never written to the table
                         continue
                     if item in first_below:
                         _, _, _, image, confidence = first_below[item]

@@ -21,13 +21,20 @@ class AcceptedRow(NamedTuple):
 
 
 class RejectedRow(NamedTuple):
-    """A row that was not accepted: one line of rejected.csv (values clipped, as written)."""
+    """A row that was not accepted: one line of rejected.csv (values clipped, as written).
+
+    ``item_id`` is set when the row's image and label were valid and only its confidence was at fault:
+    such a row is never the first copy of its (image, label), but a later copy of an earlier one is a
+    duplicate of that line, whatever its confidence, and make_batches can tell so across chunks. It is
+    ``""`` for every other row (never written to rejected.csv).
+    """
 
     line: int
     reason: str
     image: str
     label: str
     confidence: str
+    item_id: str = ""
 
 
 class BelowMinRow(NamedTuple):

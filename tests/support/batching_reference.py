@@ -22,8 +22,12 @@ class Deduplicated:
     kept_over_duplicates: list[AcceptedRow] = field(default_factory=list)  # items to write again, in line order
 
 
-def deduplicate(accepted: Iterable[AcceptedRow], below_min: Iterable[BelowMinRow] = ()) -> Deduplicated:
+def deduplicate(
+    accepted: Iterable[AcceptedRow], below_min: Iterable[BelowMinRow] = (), rejected: Iterable[RejectedRow] = ()
+) -> Deduplicated:
     """The first copy of each (image, label) in file order decides its category; later copies are duplicates.
+
+    A row rejected for its confidence alone (``item_id`` set) is never a first copy, but a later copy.
 
     Chunks are validated in parallel, so an accepted copy in a later chunk may have overwritten the
     first copy's item: those first copies are returned so their items can be written again (a first
@@ -32,11 +36,13 @@ def deduplicate(accepted: Iterable[AcceptedRow], below_min: Iterable[BelowMinRow
     out = Deduplicated()
     first: dict[str, AcceptedRow | BelowMinRow] = {}
     rewrite: dict[str, AcceptedRow] = {}
-    rows: list[AcceptedRow | BelowMinRow] = [*accepted, *below_min]
+    rows: list[AcceptedRow | BelowMinRow | RejectedRow] = [*accepted, *below_min, *(r for r in rejected if r.item_id)]
     for row in sorted(rows, key=lambda r: r.line):
         kept = first.get(row.item_id)
         if kept is not None:
             out.kept_line[row.line] = kept.line
+        if isinstance(row, RejectedRow):  # rejected for its confidence alone: never a first copy
+            continue
         if kept is None:
             first[row.item_id] = row
             if isinstance(row, BelowMinRow):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bulkqa import batching, keys
-from bulkqa.rows import AcceptedRow, BelowMinRow
+from bulkqa.rows import AcceptedRow, BelowMinRow, RejectedRow
 from tests.support import batching_reference as reference
 
 ODD_NAME_PARTS = ("", "", "\u2028", "\u0085")  # image names may hold what splits lines elsewhere
@@ -29,10 +29,14 @@ def accepted_rows(seed: int, n: int) -> list[AcceptedRow]:
     return [row for row in chunk_rows(seed, n, below_min_share=0.0) if isinstance(row, AcceptedRow)]
 
 
-def chunk_rows(seed: int, n: int, below_min_share: float = 0.2) -> list[AcceptedRow | BelowMinRow]:
-    """Accepted and below-minimum rows in line order; some repeat an earlier (image, label), in either category."""
+Row = AcceptedRow | BelowMinRow | RejectedRow
+
+
+def chunk_rows(seed: int, n: int, below_min_share: float = 0.2) -> list[Row]:
+    """Rows in line order: accepted, below the minimum and (half as many as those below) rejected for their confidence
+    alone; some repeat an earlier (image, label), in any category."""
     rng = random.Random(seed)
-    rows: list[AcceptedRow | BelowMinRow] = []
+    rows: list[Row] = []
     line = 1
     for i in range(n):
         line += rng.choice((1, 1, 1, 2, 5))  # rejected and blank rows leave gaps
@@ -46,17 +50,22 @@ def chunk_rows(seed: int, n: int, below_min_share: float = 0.2) -> list[Accepted
             uri = f"s3://bucket/{image}"
             item = keys.item_id(uri, label)
         confidence = round(rng.uniform(0, 100), 3)
-        if rng.random() < below_min_share:
+        draw = rng.random()
+        if draw < below_min_share:
             rows.append(BelowMinRow(line, item, image, label, confidence, f"{confidence:.3f}"))
+        elif draw < 1.5 * below_min_share:
+            rows.append(RejectedRow(line, "confidence 'high' is not a number", image, label, "high", item))
         else:
             rows.append(AcceptedRow(line, item, uri, image, label, confidence))
     return rows
 
 
-def add_all(planner: batching.SpillPlanner, rows: list[AcceptedRow | BelowMinRow]) -> None:
+def add_all(planner: batching.SpillPlanner, rows: list[Row]) -> None:
     for row in rows:
         if isinstance(row, BelowMinRow):
             planner.add_below_min(row)
+        elif isinstance(row, RejectedRow):
+            planner.add_rejected(row)
         else:
             planner.add(row)
 
@@ -81,7 +90,8 @@ def test_the_streaming_plan_equals_the_in_memory_one(
 ) -> None:
     rows = chunk_rows(seed, n, below_min_share)
     accepted = [row for row in rows if isinstance(row, AcceptedRow)]
-    dedup = reference.deduplicate(accepted, [row for row in rows if isinstance(row, BelowMinRow)])
+    below_min = [row for row in rows if isinstance(row, BelowMinRow)]
+    dedup = reference.deduplicate(accepted, below_min, [row for row in rows if isinstance(row, RejectedRow)])
     expected = reference.make_batches(dedup.rows, batch_size)
 
     planner = batching.SpillPlanner(tmp_path, buckets=buckets)
@@ -99,7 +109,10 @@ def test_the_streaming_plan_equals_the_in_memory_one(
     assert planned.kept_line == dedup.kept_line
     assert planned.kept_over_duplicates == dedup.kept_over_duplicates
     # every row is in exactly one category, and no (image, label) in two
-    assert planned.images + planned.below_min + len(planned.kept_line) == n
+    unreadable = [row for row in rows if isinstance(row, RejectedRow)]
+    assert planned.images + planned.below_min + len(planned.kept_line) == n - len(unreadable) + len(
+        [row for row in unreadable if row.line in planned.kept_line]
+    )
     assert not {r.item_id for r in dedup.rows} & {r.item_id for r in dedup.below_min}
     if n >= 300:
         assert planned.duplicates, "the case should have cross-chunk duplicates"

@@ -147,6 +147,69 @@ def test_a_large_file_cut_anywhere_gives_the_same_answer() -> None:
     assert counts["accepted"] + counts["below_min_confidence"] == 2 * 17  # one category per (image, label)
 
 
+# --- a copy rejected for its confidence alone -------------------------------------------------------
+
+
+def ingest_names_the_pair_of_a_confidence_rejection() -> bool:
+    """Whether ingest sets RejectedRow.item_id on a row whose image and label were valid (its part of the rule)."""
+    world, run_id, _ = run(csv_file("a.jpg,Crab,high", "b.jpg,Crab,90"), 4 * 1024 * 1024)
+    (key,) = world.store.keys(f"runs/{run_id}/ingest/results/")
+    saved = world.store.json(key)
+    assert isinstance(saved, dict)
+    return len(saved["rejected"][0]) > 5 and bool(saved["rejected"][0][5])
+
+
+UNREADABLE_LATER = [
+    "a.jpg,Crab,90",
+    *FILLER,
+    "a.jpg,Crab,high",  # line 9: a later copy, its confidence unreadable: a duplicate of line 2
+    "b.jpg,Crab,high",  # line 10: unreadable and the first of its pair: rejected, not a first copy
+    "x/1.jpg,Dog,80",
+    "x/2.jpg,Dog,81",
+    "b.jpg,Crab,70",  # line 13: accepted
+]
+
+
+def test_a_later_copy_rejected_for_its_confidence_is_a_duplicate_across_chunks() -> None:
+    """make_batches' part: given the pair of a row rejected for its confidence, an earlier copy makes it a duplicate.
+
+    The chunk results are those ingest writes, with the pair's item id added to those rows (what ingest
+    gives once it names the pair of a confidence rejection).
+    """
+    from bulkqa import steps
+
+    world = FakeStack()
+    world.ingest_settings = type(world.ingest_settings)(world.stack, MINIMUM, "", 40, "percent")
+    run_, plan, _ = world.ingest(csv_file(*UNREADABLE_LATER))
+    for key in world.store.keys(f"runs/{run_['run_id']}/ingest/results/"):
+        saved = world.store.json(key)
+        assert isinstance(saved, dict)
+        for row in saved["rejected"]:
+            image, label = row[2], row[3]
+            row[5:] = [keys.item_id(f"s3://bkt/{image}", label)]
+        world.store.put_json(key, saved)
+    event = {"run_id": run_["run_id"], "ingest": {"chunks": plan["chunks"]}}
+    out = steps.make_batches(event, world.batch_settings, world.store, world.labels, world.runs)
+    listed = {int(r[0]): r for r in rejected_rows(world, run_["run_id"])}
+    assert listed[9][1] == "duplicate of line 2 (same image and label); the first one is kept"
+    assert listed[9][4] == "high" and len(listed[9]) == 5  # the item id is never a column of rejected.csv
+    assert "not a number" in listed[10][1]  # not a first copy: the later valid copy is accepted
+    assert 13 in batched_lines(world, run_["run_id"])
+    counts = out["rows"]
+    assert (counts["accepted"], counts["rejected"], counts["below_min_confidence"]) == (10, 2, 0)
+
+
+@pytest.mark.parametrize("chunk_bytes", CHUNK_SIZES)
+def test_a_later_copy_rejected_for_its_confidence_is_a_duplicate_wherever_the_chunks_end(chunk_bytes: int) -> None:
+    if not ingest_names_the_pair_of_a_confidence_rejection():
+        pytest.xfail("ingest.py does not set RejectedRow.item_id on a row rejected for its confidence alone")
+    world, run_id, _ = run(csv_file(*UNREADABLE_LATER), chunk_bytes)
+    listed = {int(r[0]): r for r in rejected_rows(world, run_id)}
+    assert listed[9][1] == "duplicate of line 2 (same image and label); the first one is kept"
+    assert "not a number" in listed[10][1]
+    assert 13 in batched_lines(world, run_id)
+
+
 # --- rejected.csv ------------------------------------------------------------------------------------
 
 

@@ -43,7 +43,7 @@ def _write_rejected(out: TextIO, rows: Iterable[RejectedRow]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(_REJECTED_HEADER)
     for row in rows:
-        writer.writerow([row.line, *(_cell(str(v)) for v in row[1:])])
+        writer.writerow([row.line, _cell(row.reason), _cell(row.image), _cell(row.label), _cell(row.confidence)])
 
 
 def _read_in_order(read: Callable[[str], T], names: list[str]) -> Iterator[T]:
@@ -116,12 +116,18 @@ def make_batches(
             for saved in _read_in_order(store.read_json, result_keys):
                 result = ingest.ChunkResult.from_json(saved)
                 # the first copy of an (image, label) in file order decides: rows go to the planner in line order
-                valid: tuple[Iterable[AcceptedRow | BelowMinRow], ...] = (result.accepted, result.below_min)
-                for row in heapq.merge(*valid, key=_line):
-                    if isinstance(row, BelowMinRow):
+                copies: tuple[Iterable[AcceptedRow | BelowMinRow | RejectedRow], ...] = (
+                    result.accepted,
+                    result.below_min,
+                    (r for r in result.rejected if r.item_id),  # rejected for its confidence alone
+                )
+                for row in heapq.merge(*copies, key=_line):
+                    if isinstance(row, AcceptedRow):
+                        planner.add(row)
+                    elif isinstance(row, BelowMinRow):
                         planner.add_below_min(row)
                     else:
-                        planner.add(row)
+                        planner.add_rejected(row)
                 rows += result.rows
                 blank += result.blank
                 # docs/interfaces.md: rejected.csv lists every input row that was not accepted, with line and reason
@@ -153,10 +159,12 @@ def make_batches(
                 if kind == _REJECTED:
                     tally[_REJECTED] += 1
                     rejected = RejectedRow(*values)
-                    # a duplicate inside its chunk names the chunk's first copy, itself maybe a later copy
-                    kept_in_chunk = batching.duplicate_of(rejected.reason)
-                    if kept_in_chunk is not None and kept_in_chunk in planned.kept_line:
-                        rejected = rejected._replace(reason=batching.duplicate_reason(planned.kept_line[kept_in_chunk]))
+                    # a duplicate inside its chunk names the chunk's first copy, itself maybe a later copy;
+                    # a row rejected for its confidence alone is a duplicate when an earlier chunk had the pair
+                    kept_at = batching.duplicate_of(rejected.reason)
+                    kept = planned.kept_line.get(rejected.line if kept_at is None else kept_at)
+                    if kept is not None:
+                        rejected = rejected._replace(reason=batching.duplicate_reason(kept))
                     yield rejected
                     continue
                 row = BelowMinRow(*values)
