@@ -375,3 +375,33 @@ def test_sample_confidences_only_counts_plain_decimal_numbers() -> None:
 )
 def test_decide_scale(samples: list[Decimal | float], configured: str, scale: str) -> None:
     assert csvfile.decide_scale(samples, configured) == scale
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=ROWS, end=st.sampled_from(["\n", "\r\n", "\r"]), quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])
+)
+def test_what_a_csv_writer_writes_is_never_malformed_quoting(rows: list[list[str]], end: str, quoting: int) -> None:
+    out = io.StringIO()
+    csv.writer(out, lineterminator=end, quoting=quoting).writerows(rows)
+    parsed = list(csvfile.records(out.getvalue().encode("utf-8")))
+    assert [problem for _, problem in parsed] == [None] * len(parsed)
+    assert [row for row, _ in parsed] == parse(out.getvalue().encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ('a,"b"c,d', "field 2: text after the closing quote"),
+        ('a,b"c,d', 'field 2: a quote (") inside a field that is not quoted'),
+        ('a,  "b,c",d', "field 2: a space before the opening quote"),
+        ('"a"\t,b', "field 1: text after the closing quote"),
+        ('a,"b\nc"x,d', "field 2: text after the closing quote"),  # over two physical lines
+        ('a,"b""c",d', None),
+        ('a,"",d', None),
+        ('a,"b\r\nc",d', None),
+    ],
+)
+def test_records_names_malformed_quoting(record: str, problem: str | None) -> None:
+    ((_, got),) = list(csvfile.records(record.encode() + b"\n"))
+    assert got == problem or (problem is not None and got is not None and problem in got)
