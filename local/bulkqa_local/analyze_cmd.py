@@ -143,7 +143,10 @@ def _columns(header: list[str]) -> tuple[csvfile.Header, dict[str, int]]:
     try:
         columns = csvfile.read_header(line.getvalue().encode("utf-8"))
     except InvalidLabelFile as exc:
-        missing = [c for c in REQUIRED if c.lower() not in [n.lower() for n in names]]
+        present = {n.lower() for n in names}
+        if present & set(csvfile.IMAGE_COLUMNS):
+            present.add("s3_image_url")  # image_local_path does as well
+        missing = [c for c in REQUIRED if c.lower() not in present]
         if missing and "missing" in str(exc):
             raise VerdictFileError(
                 f"line 1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; the header must "
