@@ -381,9 +381,9 @@ def test_decide_scale(samples: list[Decimal | float], configured: str, scale: st
 @given(
     rows=ROWS, end=st.sampled_from(["\n", "\r\n", "\r"]), quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])
 )
-def test_what_a_csv_writer_writes_is_never_malformed_quoting(rows: list[list[str]], end: str, quoting: int) -> None:
+def test_what_a_csv_writer_writes_is_never_malformed_quoting(rows: list[list[str]], end: str, quoting: bool) -> None:
     out = io.StringIO()
-    csv.writer(out, lineterminator=end, quoting=quoting).writerows(rows)
+    csv.writer(out, lineterminator=end, quoting=csv.QUOTE_ALL if quoting else csv.QUOTE_MINIMAL).writerows(rows)
     parsed = list(csvfile.records(out.getvalue().encode("utf-8")))
     assert [problem for _, problem in parsed] == [None] * len(parsed)
     assert [row for row, _ in parsed] == parse(out.getvalue().encode("utf-8"))
