@@ -64,10 +64,29 @@ CASES = [
     Case("cr", b((H + GOOD).replace("\n", "\r")), rows=2),
     Case(
         "quoted-commas-and-newlines",
-        b(H + 'beaver/a.jpg,"Beaver, North\nAmerican",90\nbeaver/b.jpg,Beaver,x\n'),
-        rows=2,
-        rejected={3: "not a number"},
-        accepted_labels={"Beaver, North\nAmerican"},
+        # a quoted comma is part of the label; a quoted line break is refused by the label policy (#17)
+        b(
+            H
+            + 'beaver/a.jpg,"Beaver, North American",90\n'
+            + 'beaver/b.jpg,"Beaver\nwith a break",90\n'
+            + "beaver/c.jpg,Beaver,x\n"
+        ),
+        rows=3,
+        rejected={3: "U+000A", 4: "not a number"},
+        accepted_labels={"Beaver, North American"},
+    ),
+    # U+2028, U+2029 and U+0085 never split a JSON Lines record: refused in a label, fine in an image name (#17)
+    Case(
+        "line-separator-label",
+        b(H + GOOD + "beaver/c.jpg,Bea\u2028ver,90\nbeaver/d.jpg,Bea\u2029ver,90\nbeaver/e.jpg,Bea\u0085ver,90\n"),
+        rows=5,
+        rejected={4: "U+2028", 5: "U+2029", 6: "U+0085"},
+    ),
+    Case(
+        "line-separator-image",
+        b(H + GOOD + "beaver/c\u2028.jpg,Beaver,90\nbeaver/d\u2029.jpg,Beaver,90\nbeaver/e\u0085.jpg,Beaver,90\n"),
+        rows=5,
+        accepted_labels={"Beaver"},
     ),
     Case("blank-lines", b(H + "beaver/a.jpg,Beaver,90\n\n\nbeaver/b.jpg,Beaver,\n"), rows=2, rejected={5: "empty"}),
     Case("fraction-scale", b(H + "beaver/a.jpg,Beaver,0.97\nbeaver/b.jpg,Beaver,0.5\n"), rows=2),
@@ -88,6 +107,8 @@ CASES = [
         accepted_labels={"{{ 7*7 }} {% raw %}"},
     ),
     Case("unicode-label", b(H + GOOD + "beaver/c.jpg,Bíber 🦫,90\n"), rows=3, accepted_labels={"Bíber 🦫"}),
+    Case("nul-label", b(H + GOOD + "beaver/c.jpg,Bea\x00ver,90\n"), rows=3, rejected={4: "NUL"}),
+    Case("control-label", b(H + GOOD + "beaver/c.jpg,Bea\x01ver,\x7f90\n"), rows=3, rejected={4: "U+0001"}),
     Case("long-label", b(H + GOOD + "beaver/c.jpg," + "L" * 1000 + ",90\n"), rows=3, rejected={4: "characters long"}),
     Case("confidence-empty", b(H + GOOD + "beaver/c.jpg,Beaver,\n"), rows=3, rejected={4: "confidence is empty"}),
     Case("confidence-text", b(H + GOOD + "beaver/c.jpg,Beaver,high\n"), rows=3, rejected={4: "not a number"}),
@@ -184,6 +205,7 @@ def test_every_row_has_a_clear_answer(runs: dict[str, dict], case: Case) -> None
         assert reason in got[line], (line, got[line])
     labels = {c["label"] for c in report["classes"]}
     assert case.accepted_labels <= labels
-    for row in run["rejected"]:  # spreadsheet-safe export
+    for row in run["rejected"]:  # spreadsheet-safe export, control characters shown escaped, never raw
         for value in row.values():
             assert not value or value[0] not in "=+-@\t\r" or value.startswith("'")
+            assert not any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in value), row
