@@ -195,7 +195,9 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
     Within the chunk the first copy of an (image, label) in file order decides: every later copy that
     has the same image and the same label (after ``labelpolicy.normalise_label``) is rejected as a
     duplicate of that line, whatever its confidence, even one that cannot be read. A copy rejected for
-    a fault of its own (its image, label or confidence) is not a first copy.
+    a fault of its own (its image, label or confidence) is not a first copy. A row rejected for its
+    confidence alone carries its item id (``RejectedRow.item_id``), so that make_batches applies the
+    same rule across chunks; every other rejected row has ``""``.
     """
     result = ChunkResult(chunk, first_line)
     width = len(header.columns)
@@ -235,6 +237,10 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
             item = keys.item_id(uri, label)
             if item in seen:
                 raise ValueError(f"duplicate of line {seen[item]} (same image and label); the first one is kept")
+        except ValueError as exc:
+            result.rejected.append(RejectedRow(line, str(exc), _clip(image_raw), _clip(label_raw), _clip(conf_raw)))
+            continue
+        try:
             if percent and conf_raw.isascii() and conf_raw.replace(".", "", 1).isdigit():  # _confidence's fast path
                 confidence = float(conf_raw)
                 if 1.0 < confidence < 100.0 and confidence != minimum_float:
@@ -243,8 +249,10 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
                     confidence, below = _confidence(conf_raw, scale, minimum, minimum_float)
             else:
                 confidence, below = _confidence(conf_raw, scale, minimum, minimum_float)
-        except ValueError as exc:
-            result.rejected.append(RejectedRow(line, str(exc), _clip(image_raw), _clip(label_raw), _clip(conf_raw)))
+        except ValueError as exc:  # rejected for its confidence alone: make_batches needs its (image, label)
+            result.rejected.append(
+                RejectedRow(line, str(exc), _clip(image_raw), _clip(label_raw), _clip(conf_raw), item)
+            )
             continue
         seen[item] = line
         if below:
@@ -261,7 +269,7 @@ def _clip(text: str) -> str:
 
 def label_item(run_id: str, accepted: AcceptedRow) -> LabelItem:
     """The labels-table item of an accepted row (2019 attribute names kept)."""
-    line, item, uri, image, label, confidence = accepted
+    line, item, uri, image, label, confidence = accepted[:6]  # robust to fields added after these
     return {
         "run_partition": keys.partition(run_id, item),
         "item_id": item,

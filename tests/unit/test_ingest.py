@@ -463,3 +463,12 @@ def test_the_fast_paths_agree_with_the_exact_rule(text: str, minimum: float, sca
         assert [row.confidence for row in result.below_min] == [float(exact)]
     else:
         assert [row.confidence for row in result.accepted] == [float(exact)]
+
+
+def test_only_a_row_rejected_for_its_confidence_alone_carries_its_item_id() -> None:
+    result = validate(
+        b"crab/1.jpg,Crab,high\n../x.jpg,Crab,high\ncrab/2.jpg,,high\ncrab/3.jpg,Crab,9\ncrab/3.jpg,Crab,x\n"
+    )
+    ids = {row.line: row.item_id for row in result.rejected}
+    assert ids == {2: keys.item_id(f"s3://{BUCKET}/crab/1.jpg", "Crab"), 3: "", 4: "", 6: ""}  # 6: a duplicate
+    assert [row.line for row in result.accepted] == [5]
