@@ -142,6 +142,11 @@ def read_header(head: bytes) -> Header:
     missing = [c for c in REQUIRED if c not in seen]
     if not images:
         missing.insert(0, "image_local_path (or s3_image_url)")
+    if missing and any("\n" in c or "\r" in c for c in names):  # a quote closed lines later: do not echo the rows
+        raise InvalidLabelFile(
+            'the header opens a quoted field (") that runs over more than one line, so the needed columns are '
+            "not found; close the quote on the first line or remove it"
+        )
     if missing:
         raise InvalidLabelFile(
             f"the header is missing the column(s) {', '.join(missing)}; found {found}. "

@@ -115,6 +115,14 @@ def test_an_unclosed_quote_in_the_header_does_not_echo_the_file() -> None:
     assert "never closed" in str(error.value)
 
 
+def test_a_header_quote_closed_in_a_later_line_does_not_echo_the_rows() -> None:
+    data = b'image_local_path,"label,confidence\nsecret/a.jpg,Crab",99\nsecret/b.jpg,Crab,99\n'
+    with pytest.raises(InvalidLabelFile) as error:
+        csvfile.read_header(data)
+    assert "secret" not in str(error.value)
+    assert "runs over more than one line" in str(error.value)
+
+
 def test_nul_bytes_in_rows_are_not_a_file_error() -> None:
     # one rule for NUL: the header is fine here, so the rows that hold NULs are rejected, not the file
     data = HEADER + b"\na\x00.jpg,C\x00r\x00ab,99\n"
