@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from . import jsonl, keys
 from .prelabel import BATCH_FORMAT_VERSION
@@ -89,9 +89,11 @@ class Planned:
     duplicates: list[RejectedRow]  # accepted rows that repeat an earlier copy, in line order
     #: every later copy added (accepted, below the minimum or rejected) -> the line of the first copy, which decided
     kept_line: dict[int, int]
-    #: items to write again, in line order: a later copy in another chunk overwrote them. A first copy below
-    #: the minimum is written with its own line and confidence, so the analysis leaves it out as below the minimum.
+    #: items to write again, in line order: a later accepted copy in another chunk overwrote them
     kept_over_duplicates: list[AcceptedRow]
+    #: items to delete, sorted: their first copy was below the minimum, but a later accepted copy in another
+    #: chunk wrote them to the labels table (a below-minimum row is counted, never stored)
+    stored_below_min: list[str]
 
 
 class SpillPlanner:
@@ -146,11 +148,11 @@ class SpillPlanner:
         """One row below the minimum confidence; lines must increase (whatever the kind of row).
 
         It never reaches a batch, but it may be the first copy of an (image, label) that a later
-        chunk accepted: its image and confidence are kept to write that item again as this row.
+        chunk accepted and wrote to the labels table: that item is then deleted.
         """
         line, item = row.line, row.item_id
         self._next_line(line)
-        record = [line, item, row.label, row.image, row.confidence]
+        record = [line, item, row.label, None]
         self._item_files[int(item[:6], 16) % self._buckets].write(json.dumps(record) + "\n")
 
     def add_rejected(self, row: RejectedRow) -> None:
@@ -172,13 +174,12 @@ class SpillPlanner:
         # 1. the copies of an item meet in its item bucket: the first line decides, later ones are duplicates
         kept_line: dict[int, int] = {}  # line of a later copy -> the line kept
         rewrite: set[str] = set()  # accepted first copies a later accepted copy overwrote in the table
-        below_first: dict[str, tuple[int, str, float]] = {}  # item -> (line, image, confidence) of a first
-        #   copy below the minimum that a later accepted copy wrote into the table
+        stored_below: set[str] = set()  # first copies below the minimum that a later accepted copy stored
         per_label: dict[str, int] = {}
         below_min = 0
         for n in range(self._buckets):
             first: dict[str, int] = {}  # item -> the line of its first copy
-            first_below: dict[str, list[Any]] = {}  # item -> its first copy's record, if below the minimum
+            first_below: set[str] = set()  # items whose first copy is below the minimum
             with (self._dir / f"items-{n:03d}.jsonl").open(encoding="utf-8") as handle:
                 for text in handle:
                     record = json.loads(text)
@@ -192,14 +193,13 @@ class SpillPlanner:
                             per_label[record[2]] = per_label.get(record[2], 0) + 1
                         else:
                             below_min += 1
-                            first_below[item] = record
+                            first_below.add(item)
                         continue
                     kept_line[line] = kept_at
                     if len(record) != 3:  # a later copy below the minimum or rejected: never written to the table
                         continue
                     if item in first_below:
-                        _, _, _, image, confidence = first_below[item]
-                        below_first[item] = (kept_at, image, confidence)
+                        stored_below.add(item)
                     else:
                         rewrite.add(item)
         # 2. batch numbers: labels sorted, each label's batches consecutive (as make_batches numbers them)
@@ -219,11 +219,14 @@ class SpillPlanner:
                     line, item, label = row.line, row.item_id, row.label
                     if line in kept_line:
                         duplicates.append(
-                            RejectedRow(line, duplicate_reason(kept_line[line]), row.image, label, str(row.confidence))
+                            RejectedRow(
+                                line,
+                                duplicate_reason(kept_line[line]),
+                                row.image,
+                                label,
+                                row.confidence_text or str(row.confidence),
+                            )
                         )
-                        if item in below_first:
-                            at, image, confidence = below_first[item]
-                            kept_over[item] = AcceptedRow(at, item, row.s3_uri, image, label, confidence)
                         continue
                     if item in rewrite:
                         kept_over[item] = row
@@ -246,4 +249,5 @@ class SpillPlanner:
             duplicates=duplicates,
             kept_line=kept_line,
             kept_over_duplicates=sorted(kept_over.values(), key=lambda r: r.line),
+            stored_below_min=sorted(stored_below),
         )

@@ -46,3 +46,7 @@ class LabelingJobStopped(BulkQAError):
 
 class LabelingJobNotFound(BulkQAError):
     """A labeling job that the run expects does not exist."""
+
+
+class RowsDoNotAddUp(RuntimeError):
+    """The rows of the chunk results do not add up after duplicates were settled (a bug, never bad input)."""

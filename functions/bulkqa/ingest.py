@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from . import csvfile, keys, labelpolicy
+from . import batching, csvfile, keys, labelpolicy
 from .rows import AcceptedRow, BelowMinRow, RejectedRow
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
                 raise ValueError(f"label is {len(label)} characters long; at most {csvfile.MAX_LABEL_CHARS}")
             item = keys.item_id(uri, label)
             if item in seen:
-                raise ValueError(f"duplicate of line {seen[item]} (same image and label); the first one is kept")
+                raise ValueError(batching.duplicate_reason(seen[item]))
         except ValueError as exc:
             result.rejected.append(RejectedRow(line, str(exc), _clip(image_raw), _clip(label_raw), _clip(conf_raw)))
             continue
@@ -258,7 +258,7 @@ def validate_chunk(data: bytes, chunk: int, first_line: int, header: csvfile.Hea
         if below:
             result.below_min.append(BelowMinRow(line, item, image_raw, label, confidence, conf_raw))
             continue
-        result.accepted.append(AcceptedRow(line, item, uri, image_raw, label, confidence))
+        result.accepted.append(AcceptedRow(line, item, uri, image_raw, label, confidence, conf_raw))
     return result
 
 

@@ -77,6 +77,10 @@ class LabelsTable(Protocol):
         """Write (or overwrite) the items; returns the write requests made."""
         ...
 
+    def delete_items(self, run_id: str, item_ids: Iterable[str]) -> int:
+        """Delete items of a run (a missing item is no error); returns the write requests made."""
+        ...
+
     def set_verdicts(
         self, run_id: str, item: str, confirms: int, rejects: int, reviewers: Mapping[str, str], job: str, batch: str
     ) -> bool:

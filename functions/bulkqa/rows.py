@@ -18,6 +18,7 @@ class AcceptedRow(NamedTuple):
     image: str  # as written in the file
     label: str
     confidence: float  # on the 0-100 scale
+    confidence_text: str = ""  # as written in the file (a later copy's rejected.csv line shows it)
 
 
 class RejectedRow(NamedTuple):

@@ -113,12 +113,15 @@ def test_labels_table(aws: None) -> None:
             labels.set_verdicts(RUN, known, 1, 2, {"w2": "reject", "w1": "confirm", "w3": "reject"}, "job", "b-1"),
             labels.set_verdicts(RUN, keys.item_id("s3://b/none.jpg", "Crab"), 1, 0, {"w1": "confirm"}, "job", "b"),
         )
+        deleted = labels.delete_items(RUN, [items[5]["item_id"], keys.item_id("s3://b/none.jpg", "Crab")])
         every = list(labels.run_items(RUN))
         projected = list(labels.run_items(RUN, ("item_id", "confidence", "WorkerVerdicts")))
-        observed.append((requests, writes, every, projected))
+        observed.append((requests, writes, deleted, every, projected))
     assert observed[0] == observed[1]
     assert observed[0][0] == 3  # 61 items: 3 BatchWriteItem requests
-    assert len(observed[0][2]) == 60
+    assert observed[0][2] == 1  # a delete of an item that is not there is no error
+    assert len(observed[0][3]) == 59
+    assert items[5]["item_id"] not in {item["item_id"] for item in observed[0][3]}
 
 
 def test_runs_table(aws: None) -> None:

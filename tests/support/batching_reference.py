@@ -20,6 +20,7 @@ class Deduplicated:
     duplicates: list[RejectedRow] = field(default_factory=list)  # accepted rows that repeat an earlier copy
     kept_line: dict[int, int] = field(default_factory=dict)  # every later copy's line -> the first copy's line
     kept_over_duplicates: list[AcceptedRow] = field(default_factory=list)  # items to write again, in line order
+    stored_below_min: list[str] = field(default_factory=list)  # items to delete: first copy below the minimum
 
 
 def deduplicate(
@@ -30,12 +31,13 @@ def deduplicate(
     A row rejected for its confidence alone (``item_id`` set) is never a first copy, but a later copy.
 
     Chunks are validated in parallel, so an accepted copy in a later chunk may have overwritten the
-    first copy's item: those first copies are returned so their items can be written again (a first
-    copy below the minimum with its own line, image and confidence; the later copy's S3 URI is the same).
+    first copy's item: those first copies are returned so their items can be written again, and a
+    first copy below the minimum (counted, never stored) is returned so its item can be deleted.
     """
     out = Deduplicated()
     first: dict[str, AcceptedRow | BelowMinRow] = {}
     rewrite: dict[str, AcceptedRow] = {}
+    stored_below: set[str] = set()
     rows: list[AcceptedRow | BelowMinRow | RejectedRow] = [*accepted, *below_min, *(r for r in rejected if r.item_id)]
     for row in sorted(rows, key=lambda r: r.line):
         kept = first.get(row.item_id)
@@ -53,14 +55,14 @@ def deduplicate(
         if isinstance(row, BelowMinRow):
             continue
         reason = batching.duplicate_reason(kept.line)
-        out.duplicates.append(RejectedRow(row.line, reason, row.image, row.label, str(row.confidence)))
+        confidence = row.confidence_text or str(row.confidence)
+        out.duplicates.append(RejectedRow(row.line, reason, row.image, row.label, confidence))
         if isinstance(kept, BelowMinRow):
-            rewrite[row.item_id] = AcceptedRow(
-                kept.line, kept.item_id, row.s3_uri, kept.image, kept.label, kept.confidence
-            )
+            stored_below.add(row.item_id)
         else:
             rewrite[row.item_id] = kept
     out.kept_over_duplicates = sorted(rewrite.values(), key=lambda r: r.line)
+    out.stored_below_min = sorted(stored_below)
     return out
 
 

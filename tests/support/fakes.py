@@ -151,6 +151,16 @@ class FakeLabelsTable:
         self.write_requests += requests
         return requests
 
+    def delete_items(self, run_id: str, item_ids: Iterable[str]) -> int:
+        self.calls["delete_items"] += 1
+        count = 0
+        for item in item_ids:
+            self.items.pop((keys.partition(run_id, item), item), None)
+            count += 1
+        requests = math.ceil(count / BATCH_WRITE_ITEMS)
+        self.write_requests += requests
+        return requests
+
     def set_verdicts(
         self, run_id: str, item: str, confirms: int, rejects: int, reviewers: Mapping[str, str], job: str, batch: str
     ) -> bool:

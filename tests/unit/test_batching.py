@@ -108,6 +108,7 @@ def test_the_streaming_plan_equals_the_in_memory_one(
     assert planned.duplicates == dedup.duplicates
     assert planned.kept_line == dedup.kept_line
     assert planned.kept_over_duplicates == dedup.kept_over_duplicates
+    assert planned.stored_below_min == dedup.stored_below_min
     # every row is in exactly one category, and no (image, label) in two
     unreadable = [row for row in rows if isinstance(row, RejectedRow)]
     assert planned.images + planned.below_min + len(planned.kept_line) == n - len(unreadable) + len(
@@ -118,10 +119,7 @@ def test_the_streaming_plan_equals_the_in_memory_one(
         assert planned.duplicates, "the case should have cross-chunk duplicates"
         if below_min_share:
             assert len(planned.kept_line) > len(planned.duplicates), "the case should have below-minimum duplicates"
-            assert any(
-                row.confidence != next(r for r in accepted if r.item_id == row.item_id).confidence
-                for row in planned.kept_over_duplicates
-            ), "the case should rewrite a below-minimum first copy"
+            assert planned.stored_below_min, "the case should delete a below-minimum first copy's item"
     # the documents and manifest lines are those of the in-memory batches
     for got, want in zip(batch_facts(emitted), batch_facts(expected), strict=True):
         assert batching.Batch(*got).document("r") == batching.Batch(*want).document("r")
@@ -156,11 +154,15 @@ def test_the_first_copy_decides_whatever_the_later_ones_confidence(
     if later == "accepted":
         assert [d.line for d in planned.duplicates] == [900]
         assert planned.duplicates[0].reason == "duplicate of line 5 (same image and label); the first one is kept"
-        # the later copy overwrote the item in the labels table: it is written again as the first copy
-        kept_confidence = 10.0 if first == "below" else 95.0
-        assert planned.kept_over_duplicates == [AcceptedRow(5, item, uri, "crab/1.jpg", label, kept_confidence)]
+        # the later copy wrote the item to the labels table: an accepted first copy is written again, a
+        # first copy below the minimum (counted, never stored) is deleted
+        if first == "below":
+            assert (planned.kept_over_duplicates, planned.stored_below_min) == ([], [item])
+        else:
+            assert planned.kept_over_duplicates == [AcceptedRow(5, item, uri, "crab/1.jpg", label, 95.0)]
+            assert planned.stored_below_min == []
     else:
-        assert not planned.duplicates and not planned.kept_over_duplicates
+        assert not planned.duplicates and not planned.kept_over_duplicates and not planned.stored_below_min
     assert planned.kept_line == {900: 5}
 
 

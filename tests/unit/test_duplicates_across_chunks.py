@@ -40,12 +40,6 @@ def rejected_rows(world: FakeStack, run_id: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(world.store.text(keys.rejected_key(run_id)))))[1:]
 
 
-def comparable(rows: list[list[str]]) -> list[list[str]]:
-    """rejected.csv without the confidence of duplicates: a later accepted copy in another chunk shows its
-    confidence as a number, not as written, until accepted rows carry their text (see the xfail below)."""
-    return [row[:4] if row[1].startswith("duplicate of line") else row for row in rows]
-
-
 def batched_lines(world: FakeStack, run_id: str) -> list[int]:
     lines: list[int] = []
     for key in world.store.keys(f"runs/{run_id}/batches/"):
@@ -56,12 +50,10 @@ def batched_lines(world: FakeStack, run_id: str) -> list[int]:
 
 
 def reviewed_items(world: FakeStack, run_id: str) -> dict[str, tuple[object, object]]:
-    """What the analysis reads as at or above the minimum: item id -> (line, confidence)."""
-    return {
-        str(item["item_id"]): (item["line"], item["confidence"])
-        for item in world.labels.of_run(run_id)
-        if float(str(item["confidence"])) >= MINIMUM
-    }
+    """What the analysis reads: item id -> (line, confidence). A below-minimum row is counted, never stored."""
+    items = world.labels.of_run(run_id)
+    assert all(float(str(item["confidence"])) >= MINIMUM for item in items), items
+    return {str(item["item_id"]): (item["line"], item["confidence"]) for item in items}
 
 
 FILLER = [f"fill/{n}.jpg,Dog,{60 + n}" for n in range(6)]
@@ -121,7 +113,7 @@ def test_every_chunking_gives_the_same_answer(name: str) -> None:
     answers = []
     for chunk_bytes in CHUNK_SIZES:
         world, run_id, out = run(csv_file(*rows), chunk_bytes)
-        answers.append((out["rows"], comparable(rejected_rows(world, run_id)), batched_lines(world, run_id)))
+        answers.append((out["rows"], rejected_rows(world, run_id), batched_lines(world, run_id)))
         answers[-1] += (sorted(reviewed_items(world, run_id).values()),)
     assert all(answer == answers[0] for answer in answers[1:]), answers
 
@@ -140,7 +132,7 @@ def test_a_large_file_cut_anywhere_gives_the_same_answer() -> None:
         assert counts["accepted"] + counts["rejected"] + counts["below_min_confidence"] == counts["total"] == 120
         summary = world.store.json(keys.ingest_summary_key(run_id))
         assert isinstance(summary, dict) and summary["rows"] == counts
-        answers.append((counts, comparable(rejected_rows(world, run_id)), batched_lines(world, run_id)))
+        answers.append((counts, rejected_rows(world, run_id), batched_lines(world, run_id)))
         answers[-1] += (sorted(reviewed_items(world, run_id).values()),)
     assert all(answer == answers[0] for answer in answers[1:])
     counts = answers[0][0]
@@ -221,11 +213,6 @@ def test_a_later_copy_below_the_minimum_shows_its_own_confidence_as_written() ->
     assert row == ["9", "duplicate of line 2 (same image and label); the first one is kept", "a.jpg", "Crab", "10.50"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an accepted row does not carry its confidence as written (bulkqa.rows.AcceptedRow has no "
-    "confidence_text; ingest.py builds it): a later accepted copy in another chunk shows 99.0 for 99",
-)
 def test_a_later_accepted_copy_in_another_chunk_shows_its_confidence_as_written() -> None:
     world, run_id, _ = run(csv_file("a.jpg,Crab,10", *FILLER, "a.jpg,Crab,99"), 40)
     (row,) = [r for r in rejected_rows(world, run_id) if r[0] == "9"]

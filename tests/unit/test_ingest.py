@@ -217,7 +217,8 @@ def test_confidence_message_is_clipped() -> None:
 def test_accepted_rows_carry_line_item_uri_image_label_and_confidence() -> None:
     result = validate(b"crab/image_0001.jpg,Crab,99.5\ncrab/image_0002.jpg, Crab ,0\n", first_line=7, chunk=3)
     uri = f"s3://{BUCKET}/crab/image_0001.jpg"
-    assert result.accepted[0] == AcceptedRow(7, keys.item_id(uri, "Crab"), uri, "crab/image_0001.jpg", "Crab", 99.5)
+    item = keys.item_id(uri, "Crab")
+    assert result.accepted[0] == AcceptedRow(7, item, uri, "crab/image_0001.jpg", "Crab", 99.5, "99.5")
     assert result.accepted[1].line == 8
     assert result.accepted[1].label == "Crab"  # the label is trimmed
     assert (result.chunk, result.first_line, result.rows, result.blank) == (3, 7, 2, 0)
@@ -235,6 +236,7 @@ def test_a_chunk_result_is_written_as_json_arrays_and_read_back_typed() -> None:
         "crab/1.jpg",
         "Crab",
         99.5,
+        "99.5",
     ]
     assert saved["rejected"][0][:3] == [3, result.rejected[0].reason, "../x.jpg"]
     below = result.below_min[0]

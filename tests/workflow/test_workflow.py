@@ -130,8 +130,9 @@ def test_failed_labeling_job_fails_the_run_with_its_reason(tmp_path: Path) -> No
     result = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path, cloud_hook=fail)
     assert result.status == "FAILED"
     assert result.error == "LabelingJobFailed"
-    # Ground Truth's FailureReason travels as the cause (moto 5.2.5 drops a task failure's cause from
-    # the execution history, so it is checked on the SendTaskFailure request itself)
+    # Ground Truth's FailureReason travels as the cause: on the SendTaskFailure request, and (the local
+    # cloud carries it past moto 5.2.5, which drops it) to the run's error cause the CLI prints
+    assert result.cause and "the work team no longer exists" in result.cause
     assert sent and sent[0]["error"] == "LabelingJobFailed"
     assert "the work team no longer exists" in sent[0]["cause"]
 

@@ -110,12 +110,26 @@ class LabelsTable:
 
     def put_items(self, items: Iterable[LabelItem]) -> int:
         """BatchWriteItem in requests of 25, retrying unprocessed items; returns requests made."""
+        return self._batch_write(cast("WriteRequestTypeDef", {"PutRequest": {"Item": to_item(item)}}) for item in items)
+
+    def delete_items(self, run_id: str, item_ids: Iterable[str]) -> int:
+        """Delete items of a run (BatchWriteItem DeleteRequests; a missing item is no error); returns requests."""
+        return self._batch_write(
+            cast(
+                "WriteRequestTypeDef",
+                {
+                    "DeleteRequest": {
+                        "Key": {"run_partition": {"S": keys.partition(run_id, item)}, "item_id": {"S": item}}
+                    }
+                },
+            )
+            for item in item_ids
+        )
+
+    def _batch_write(self, writes: Iterable[WriteRequestTypeDef]) -> int:
         requests = 0
-        source = iter(items)  # 25 at a time: a chunk's items are never all converted at once
-        while batch := [
-            cast("WriteRequestTypeDef", {"PutRequest": {"Item": to_item(item)}})
-            for item in itertools.islice(source, _BATCH)
-        ]:
+        source = iter(writes)  # 25 at a time: a chunk's items are never all converted at once
+        while batch := list(itertools.islice(source, _BATCH)):
             attempt = 0
             while batch:
                 response = self._ddb.batch_write_item(RequestItems={self.table: batch})

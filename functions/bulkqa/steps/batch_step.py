@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from .. import batching, ingest, jsonl, keys, log
-from ..errors import InvalidEvent, NoRowsAccepted
+from ..errors import InvalidEvent, NoRowsAccepted, RowsDoNotAddUp
 from ..escaping import csv_safe, visible
 from ..rows import AcceptedRow, BelowMinRow, RejectedRow
 from ..settings import BatchSettings
@@ -69,10 +69,6 @@ def _below_min_row(row: BelowMinRow) -> RejectedRow:
 
 #: The kinds of the rows make_batches sets aside for rejected.csv (the first value of each spilled line).
 _REJECTED, _BELOW_MIN = 0, 1
-
-
-class RowsDoNotAddUp(RuntimeError):
-    """The rows of the chunk results do not add up after duplicates were settled (a bug, never bad input)."""
 
 
 def _line(row: AcceptedRow | BelowMinRow | RejectedRow) -> int:
@@ -150,6 +146,8 @@ def make_batches(
         store.put_many(puts, threads=PUT_THREADS)
         if planned.kept_over_duplicates:  # a later copy in another chunk overwrote these items
             labels.put_items(ingest.label_item(run_id, row) for row in planned.kept_over_duplicates)
+        if planned.stored_below_min:  # first copies below the minimum: counted, never stored
+            labels.delete_items(run_id, planned.stored_below_min)
         # the counts are those of the rows as settled, counted as rejected.csv is written: they always add up
         tally = {_REJECTED: 0, _BELOW_MIN: 0}
 
