@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -187,86 +188,93 @@ def run_demo(
 
     import tempfile
 
-    log_file = Path(tempfile.mkstemp(prefix="bulkqa-functions-", suffix=".jsonl")[1])
-    with (
-        _local_cloud_logs_quiet(),
-        LocalCloud(
-            parameters,
-            faults=faults,
-            reviewers=reviewers,
-            progress=say,
-            log_file=log_file,
-            template=template or TEMPLATE,
-        ) as cloud,
-    ):
-        task_failures: list[tuple[str, str]] = []
-        cloud.session.events.register("before-call.sfn.SendTaskFailure", _record_task_failure(task_failures))
-        if cloud_hook:
-            cloud_hook(cloud)
-        say(f"local stack ready: bucket {cloud.bucket}; uploading {name} to incoming/")
-        cloud.upload(f"incoming/{name if name.lower().endswith('.csv') else name + '.csv'}", data)
-        last = [""]
+    handle, name = tempfile.mkstemp(prefix="bulkqa-functions-", suffix=".jsonl")
+    os.close(handle)  # the local cloud opens it by name
+    log_file = Path(name)
+    try:
+        with (
+            _local_cloud_logs_quiet(),
+            LocalCloud(
+                parameters,
+                faults=faults,
+                reviewers=reviewers,
+                progress=say,
+                log_file=log_file,
+                template=template or TEMPLATE,
+            ) as cloud,
+        ):
+            task_failures: list[tuple[str, str]] = []
+            cloud.session.events.register("before-call.sfn.SendTaskFailure", _record_task_failure(task_failures))
+            if cloud_hook:
+                cloud_hook(cloud)
+            say(f"local stack ready: bucket {cloud.bucket}; uploading {name} to incoming/")
+            cloud.upload(f"incoming/{name if name.lower().endswith('.csv') else name + '.csv'}", data)
+            last = [""]
 
-        def poll() -> None:
-            if quiet:
-                return
-            line = _progress_line(cloud)
-            if line and line != last[0]:
-                say(line)
-                last[0] = line
+            def poll() -> None:
+                if quiet:
+                    return
+                line = _progress_line(cloud)
+                if line and line != last[0]:
+                    say(line)
+                    last[0] = line
 
-        expected = 2 if cloud.faults.on("duplicate-s3-events") else 1
-        executions = cloud.wait_for_executions(expected, timeout=timeout, on_poll=poll)
-        cloud.wait_for_background(timeout=10)
-        main = [e for e in executions if json.loads(e.get("output") or "{}").get("duplicate") is not True] or executions
-        execution = main[0]
-        cloud.usage.state_transitions = sum(
-            sum(1 for ev in cloud.history(e["executionArn"]) if ev["type"].endswith("StateEntered")) for e in executions
-        )
-        result_out = json.loads(execution.get("output") or "{}")
-        run_id = result_out.get("run_id")
-        status = execution["status"]
-        failure = _failure(cloud, execution, task_failures) if status != "SUCCEEDED" else (None, None, None)
-        if not run_id:
-            run_id = _run_id_from_history(cloud, execution["executionArn"])
-        report: Report | None = None
-        out_dir = None
-        if run_id:
-            out_dir = out or Path("out") / run_id
-            out_dir.mkdir(parents=True, exist_ok=True)
-            s3 = cloud.client("s3")
-            for filename in RUN_FILES:
-                for key in (f"reports/{run_id}/{filename}", f"runs/{run_id}/{filename}"):
-                    try:
-                        body = s3.get_object(Bucket=cloud.bucket, Key=key)["Body"].read()
-                    except s3.exceptions.NoSuchKey:
-                        continue
-                    (out_dir / filename).write_bytes(body)
-                    break
-            images = 0
-            if (out_dir / "report.json").exists():
-                report = _read_report(out_dir / "report.json")
-                images = report["rows"]["accepted"]
-            usage = cloud.usage.report(images)
-            usage["faults_injected"] = dict(cloud.faults.injected)
-            (out_dir / "aws-usage.json").write_text(json.dumps(usage, indent=2) + "\n", encoding="utf-8")
-            cloud.wait_for_background(timeout=5)
-            (out_dir / "function-logs.jsonl").write_bytes(log_file.read_bytes())
-        else:
-            usage = cloud.usage.report(0)
+            expected = 2 if cloud.faults.on("duplicate-s3-events") else 1
+            executions = cloud.wait_for_executions(expected, timeout=timeout, on_poll=poll)
+            cloud.wait_for_background(timeout=10)
+            main = [
+                e for e in executions if json.loads(e.get("output") or "{}").get("duplicate") is not True
+            ] or executions
+            execution = main[0]
+            cloud.usage.state_transitions = sum(
+                sum(1 for ev in cloud.history(e["executionArn"]) if ev["type"].endswith("StateEntered"))
+                for e in executions
+            )
+            result_out = json.loads(execution.get("output") or "{}")
+            run_id = result_out.get("run_id")
+            status = execution["status"]
+            failure = _failure(cloud, execution, task_failures) if status != "SUCCEEDED" else (None, None, None)
+            if not run_id:
+                run_id = _run_id_from_history(cloud, execution["executionArn"])
+            report: Report | None = None
+            out_dir = None
+            if run_id:
+                out_dir = out or Path("out") / run_id
+                out_dir.mkdir(parents=True, exist_ok=True)
+                s3 = cloud.client("s3")
+                for filename in RUN_FILES:
+                    for key in (f"reports/{run_id}/{filename}", f"runs/{run_id}/{filename}"):
+                        try:
+                            body = s3.get_object(Bucket=cloud.bucket, Key=key)["Body"].read()
+                        except s3.exceptions.NoSuchKey:
+                            continue
+                        (out_dir / filename).write_bytes(body)
+                        break
+                images = 0
+                if (out_dir / "report.json").exists():
+                    report = _read_report(out_dir / "report.json")
+                    images = report["rows"]["accepted"]
+                usage = cloud.usage.report(images)
+                usage["faults_injected"] = dict(cloud.faults.injected)
+                (out_dir / "aws-usage.json").write_text(json.dumps(usage, indent=2) + "\n", encoding="utf-8")
+                cloud.wait_for_background(timeout=5)
+                (out_dir / "function-logs.jsonl").write_bytes(log_file.read_bytes())
+            else:
+                usage = cloud.usage.report(0)
+    finally:
         log_file.unlink(missing_ok=True)
-        return DemoResult(
-            status,
-            run_id,
-            out_dir,
-            report,
-            usage,
-            time.monotonic() - started,
-            error=failure[0],
-            cause=failure[1],
-            failed_state=failure[2],
-            executions=executions,
-        )
+    return DemoResult(
+        status,
+        run_id,
+        out_dir,
+        report,
+        usage,
+        time.monotonic() - started,
+        error=failure[0],
+        cause=failure[1],
+        failed_state=failure[2],
+        executions=executions,
+    )
 
 
 def _progress_line(cloud: LocalCloud) -> str:
