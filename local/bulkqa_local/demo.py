@@ -188,9 +188,9 @@ def run_demo(
 
     import tempfile
 
-    handle, name = tempfile.mkstemp(prefix="bulkqa-functions-", suffix=".jsonl")
+    handle, log_name = tempfile.mkstemp(prefix="bulkqa-functions-", suffix=".jsonl")
     os.close(handle)  # the local cloud opens it by name
-    log_file = Path(name)
+    log_file = Path(log_name)
     try:
         with (
             _local_cloud_logs_quiet(),

@@ -218,7 +218,7 @@ def test_without_the_moto_speedups_the_report_is_the_same(tmp_path: Path, monkey
         out = tmp_path / ("fast" if speedups else "plain")
         result = run_demo(csv_path=DATA / "smallsample.csv", out=out, workers=2, seed=7, cloud_hook=hook)
         assert result.status == "SUCCEEDED", (result.error, result.cause)
-        assert result.run_id
+        assert result.run_id.startswith("smallsample-")  # the run is named after the uploaded file
         # every upload is a new run id (report.md names it); everything else must be the same
         names = ("report.json", "report.csv", "report.md", "rejected.csv")
         return {name: (out / name).read_text(encoding="utf-8").replace(result.run_id, "<run id>") for name in names}
