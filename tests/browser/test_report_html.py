@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import pathlib
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from bulkqa.analysis import AnalysisOptions, Verdict
 from bulkqa.reports import write_reports
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.report_cases import export_verdicts
 
 pytestmark = pytest.mark.browser
 
@@ -30,18 +30,8 @@ HOSTILE = [
 
 
 def shellfish_verdicts() -> Iterator[Verdict]:
-    """shellfish.csv with three simulated reviewers (tests/fixtures/analysis/make_shellfish_verdicts.py)."""
-    with FIXTURE.open(newline="", encoding="utf-8") as stream:
-        for row in csv.DictReader(stream):
-            reviewers = dict(pair.split(":", 1) for pair in row["reviewers"].split(";") if pair) or None
-            yield Verdict(
-                image=row["s3_image_url"],
-                label=row["label"],
-                confidence=float(row["confidence"]),
-                confirms=int(row["WorkerConfirmCount"] or 0),
-                rejects=int(row["WorkerDisconfirmCount"] or 0),
-                reviewers=reviewers,
-            )
+    """shellfish.csv with three simulated reviewers (tests/fixtures/analysis/make_verdicts.py)."""
+    return export_verdicts("shellfish-verdicts.csv")
 
 
 def hostile_verdicts() -> Iterator[Verdict]:

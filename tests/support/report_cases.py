@@ -25,7 +25,7 @@ SAMPLE_CSV = ROOT / "local" / "bulkqa_local" / "data" / "sample.csv"
 BYTE_IDENTICAL = ("report.json", "report.csv", "report.md", "corrected-labels.jsonl", "disconfirmed.csv")
 
 
-def _export(name: str) -> Iterator[Verdict]:
+def export_verdicts(name: str) -> Iterator[Verdict]:
     """A CSV export of the labels table (tests/fixtures/analysis/make_verdicts.py)."""
     with (ANALYSIS_FIXTURES / name).open(newline="", encoding="utf-8") as stream:
         for row in csv.DictReader(stream):
@@ -94,8 +94,8 @@ class Case:
 
 
 CASES = (
-    Case("shellfish", lambda: _export("shellfish-verdicts.csv"), AnalysisOptions(min_confidence=80)),
-    Case("shellfish-blog", lambda: _export("shellfish-blog-verdicts.csv"), AnalysisOptions(min_confidence=80)),
+    Case("shellfish", lambda: export_verdicts("shellfish-verdicts.csv"), AnalysisOptions(min_confidence=80)),
+    Case("shellfish-blog", lambda: export_verdicts("shellfish-blog-verdicts.csv"), AnalysisOptions(min_confidence=80)),
     Case(
         "sample",
         _sample,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import pathlib
@@ -27,6 +26,7 @@ from bulkqa.analysis import (
     wilson_lower_bound,
 )
 from bulkqa.verdict import classify
+from tests.support.report_cases import export_verdicts
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "analysis"
 OPTS80 = AnalysisOptions(min_confidence=80)
@@ -46,17 +46,7 @@ BLOG_CLASS_AVERAGE = (58.50, [52.50, 49.33, 58.55, 63.25])
 
 
 def read_fixture(name: str) -> Iterator[Verdict]:
-    with (FIXTURES / name).open(newline="", encoding="utf-8") as stream:
-        for row in csv.DictReader(stream):
-            reviewers = row.get("reviewers") or ""
-            yield Verdict(
-                image=row["s3_image_url"],
-                label=row["label"],
-                confidence=float(row["confidence"]),
-                confirms=int(row["WorkerConfirmCount"] or 0),
-                rejects=int(row["WorkerDisconfirmCount"] or 0),
-                reviewers=dict(p.split(":", 1) for p in reviewers.split(";")) if reviewers else None,
-            )
+    return export_verdicts(name)
 
 
 def cat_verdicts() -> list[Verdict]:

@@ -17,6 +17,7 @@ import pytest
 from bulkqa.analysis import AnalysisOptions, RowCounts, Verdict
 from bulkqa.escaping import visible
 from bulkqa.reports import REPORT_FILES, csv_safe, md_escape, render_html, render_markdown, write_reports
+from tests.support.report_cases import export_verdicts
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "analysis"
 OPTS80 = AnalysisOptions(min_confidence=80)
@@ -38,15 +39,7 @@ HOSTILE = [
 
 
 def blog_verdicts() -> Iterator[Verdict]:
-    with (FIXTURES / "shellfish-blog-verdicts.csv").open(newline="", encoding="utf-8") as stream:
-        for row in csv.DictReader(stream):
-            yield Verdict(
-                row["s3_image_url"],
-                row["label"],
-                float(row["confidence"]),
-                int(row["WorkerConfirmCount"] or 0),
-                int(row["WorkerDisconfirmCount"] or 0),
-            )
+    return export_verdicts("shellfish-blog-verdicts.csv")
 
 
 def hostile_verdicts() -> Iterator[Verdict]:
