@@ -484,3 +484,51 @@ def test_invalid_verdicts_are_refused(verdict: Verdict) -> None:
 def test_invalid_options_are_refused(options: AnalysisOptions) -> None:
     with pytest.raises(ValueError):
         analyze([], None, options)
+
+
+# ---------------------------------------------------------------- thresholds never below the evidence (#12)
+
+
+def test_no_threshold_below_the_lowest_reviewed_bucket_without_a_minimum() -> None:
+    """The issue's case: every reviewed item has confidence >= 80, analysed with the default minimum 0 (edges
+    0, 5, ..., 100). Empty buckets are not evidence: neither rule may say "accept from 0"."""
+    good = [Verdict(f"g{i}.jpg", "Good", 80 + (i % 20), 1, 0) for i in range(60)]
+    report = analyze(good, None, AnalysisOptions())
+    assert report["options"]["bucket_edges"][0] == 0
+    thresholds = by_label(report, "Good")["threshold"]
+    assert thresholds["bucket_walk"] == 80.0
+    assert thresholds["precision_bound"] == 80.0
+
+
+def test_bucket_walk_passing_every_bucket_stops_at_the_lowest_reviewed_one() -> None:
+    edges = (70.0, 75.0, 80.0, 85.0, 90.0)
+    assert bucket_walk([(0, 0), (0, 0), (3, 0), (4, 0)], edges, 0.1) == 80.0
+    assert bucket_walk([(0, 0), (5, 0), (0, 0), (4, 0)], edges, 0.1) == 75.0  # an empty bucket between: 75
+    assert bucket_walk([(0, 0), (0, 0), (0, 2), (4, 0)], edges, 0.1) == 85.0  # unchanged when a bucket fails
+
+
+def test_precision_bound_never_below_the_lowest_reviewed_bucket() -> None:
+    edges = (70.0, 75.0, 80.0, 85.0, 90.0)
+    assert precision_bound([(0, 0), (0, 0), (20, 20), (25, 25)], edges, 0.1) == 80.0
+    # only items past the top edge: no bucket holds evidence, no threshold
+    assert precision_bound([(0, 0)] * 4, edges, 0.1, above=(50, 50)) is None
+
+
+def test_thin_evidence_advice_never_proposes_an_edge_below_the_evidence() -> None:
+    few = [Verdict(f"f{i}.jpg", "Few", 86 + i, 1, 0) for i in range(5)]
+    thresholds = by_label(analyze(few, None, AnalysisOptions()), "Few")["threshold"]
+    assert thresholds["bucket_walk"] == 85.0
+    assert thresholds["precision_bound"] is None
+    evidence = thresholds["evidence"]
+    assert evidence is not None
+    options = evidence["precision_bound"]["options"]
+    assert options and all(o["threshold"] >= 85.0 for o in options)
+    assert all(bucket[0] >= 85 for o in options for bucket in o["buckets"])
+    assert "at 85" in evidence["summary"]
+    assert evidence["bucket_walk"]["buckets"] == [[85, 90], [90, 95], [95, 100]]
+
+
+def test_methods_state_the_evidence_floor() -> None:
+    methods = analyze([], None, AnalysisOptions())["methods"]
+    for key in ("threshold_bucket_walk", "threshold_precision_bound", "threshold_evidence"):
+        assert "lowest bucket that holds a reviewed item" in methods[key]

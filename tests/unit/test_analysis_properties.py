@@ -117,7 +117,8 @@ def test_thresholds_are_edges_and_match_a_brute_force(verdicts: list[Verdict], o
             if v.label == entry["label"] and v.confidence >= opts.min_confidence and (v.confirms or v.rejects)
         ]
         expected = None
-        for t in lows:
+        floor = _floor(entry, all_edges)  # empty buckets are not evidence: no candidate edge below it
+        for t in (t for t in lows if floor is not None and t >= floor):
             pool = [v for v in mine if v.confidence >= t]
             bound = wilson_lower_bound(sum(1 for v in pool if not v.rejects), len(pool))
             if bound is not None and bound >= target:
@@ -162,3 +163,59 @@ def test_default_edges(minimum: float) -> None:
     assert all(b - a == 5.0 for a, b in pairwise(edges))
     assert edges[0] <= max(minimum, 0.0) or edges[0] == 95.0
     assert edges[0] % 5 == 0
+
+
+def _floor(entry: dict[str, Any], all_edges: list[float]) -> float | None:
+    """The low edge of the lowest bucket that holds a reviewed item of the class (None: no such bucket)."""
+    return next((all_edges[k] for k, b in enumerate(entry["buckets"]) if b["total"]), None)
+
+
+@SETTINGS
+@given(st.lists(verdict, max_size=60), options)
+def test_no_threshold_below_the_evidence(verdicts: list[Verdict], opts: AnalysisOptions) -> None:
+    """Empty buckets are not evidence: every threshold, and every edge the evidence proposes, is at or above
+    the low edge of the lowest bucket holding a reviewed item of the class, or null."""
+    report = analyze(verdicts, None, opts)
+    all_edges = [float(e) for e in report["options"]["bucket_edges"]]
+    for entry in report["classes"]:
+        floor = _floor(entry, all_edges)
+        threshold = entry["threshold"]
+        for value in (threshold["bucket_walk"], threshold["precision_bound"]):
+            assert value is None or (floor is not None and value >= floor)
+        evidence = threshold["evidence"]
+        if evidence and evidence["precision_bound"]:
+            for option in evidence["precision_bound"]["options"]:
+                assert floor is not None and option["threshold"] >= floor
+                assert all(bucket[0] >= floor for bucket in option["buckets"])
+        if evidence and evidence["bucket_walk"]:
+            assert floor is not None and all(bucket[0] >= floor for bucket in evidence["bucket_walk"]["buckets"])
+
+
+def _random_class(rnd: random.Random, label: str) -> list[Verdict]:
+    """A class whose reviewed items start somewhere in 0-100, with some unreviewed items anywhere."""
+    start = rnd.uniform(0, 100)
+    precision = rnd.random()
+    out = []
+    for n in range(rnd.randint(1, 80)):
+        reviewed = rnd.random() < 0.9
+        conf = rnd.uniform(start, 100) if reviewed else rnd.uniform(0, 100)
+        right = rnd.random() < precision
+        confirms, rejects = ((1, 0) if right else (0, 1)) if reviewed else (0, 0)
+        out.append(Verdict(f"{label}/{n}.jpg", label, conf, confirms, rejects))
+    return out
+
+
+def test_no_threshold_below_the_evidence_simulated() -> None:
+    """The same rule over many simulated classes (default options: edges from 0, as without a minimum)."""
+    rnd = random.Random(12)
+    for _ in range(200):
+        verdicts = [v for k in range(rnd.randint(1, 4)) for v in _random_class(rnd, f"c{k}")]
+        opts = AnalysisOptions(max_fp_ratio=rnd.choice([0.0, 0.05, 0.1, 0.5]))
+        report = analyze(verdicts, None, opts)
+        all_edges = [float(e) for e in report["options"]["bucket_edges"]]
+        for entry in report["classes"]:
+            lowest = min(v.confidence for v in verdicts if v.label == entry["label"] and (v.confirms or v.rejects))
+            floor = _floor(entry, all_edges)
+            assert floor is not None and floor <= lowest < floor + 5
+            for value in (entry["threshold"]["bucket_walk"], entry["threshold"]["precision_bound"]):
+                assert value is None or value >= floor

@@ -9,21 +9,25 @@ METHODS: dict[str, str] = {
     ),
     "threshold_bucket_walk": (
         "The blog post's rule: start at the top bucket and walk down, skipping empty buckets; stop at the "
-        "first bucket whose incorrect/confirmed ratio exceeds max_fp_ratio (incorrect items and no "
-        "confirmed ones exceed any ratio); the threshold is that bucket's high edge, or the lowest "
-        "bucket's low edge if no bucket exceeds the ratio."
+        "first bucket whose incorrect/confirmed ratio exceeds max_fp_ratio (incorrect items and no confirmed "
+        "ones exceed any ratio); the threshold is that bucket's high edge, or, if no bucket exceeds the "
+        "ratio, the low edge of the lowest bucket that holds a reviewed item of the class (empty buckets are "
+        "not evidence: the walk never goes below that edge). null when no bucket holds a reviewed item."
     ),
     "threshold_precision_bound": (
-        "The lowest bucket low edge t such that the one-sided 95 % Wilson score lower bound "
-        "(z = 1.644854) on the precision (confirmed / reviewed) of all reviewed items of the class with "
-        "confidence >= t is at least 1 / (1 + max_fp_ratio). null when no edge qualifies."
+        "The lowest bucket low edge t such that the one-sided 95 % Wilson score lower bound (z = 1.644854) "
+        "on the precision (confirmed / reviewed) of all reviewed items of the class with confidence >= t is "
+        "at least 1 / (1 + max_fp_ratio); only edges at or above the low edge of the lowest bucket that "
+        "holds a reviewed item of the class are candidates (empty buckets are not evidence). null when no "
+        "edge qualifies."
     ),
     "threshold_evidence": (
         "When the precision bound is null, the number of additional reviewed items with confidence >= t "
         "that would make the lower bound reach the target if the observed precision above t held (the "
-        "smallest n with Wilson lower bound >= target); the three cheapest edges are listed. When the "
-        "bucket walk was decided by fewer than min_evidence reviewed items, the number of further reviews "
-        "that would reach min_evidence."
+        "smallest n with Wilson lower bound >= target); the three cheapest edges are listed, never one below "
+        "the low edge of the lowest bucket that holds a reviewed item of the class. When the bucket walk "
+        "was decided by fewer than min_evidence reviewed items, the number of further reviews that would "
+        "reach min_evidence, in the buckets from that lowest bucket up."
     ),
     "calibration": (
         "Reliability per bucket: mean model confidence of the reviewed items (0-100) against their % "

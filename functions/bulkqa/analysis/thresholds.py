@@ -13,17 +13,31 @@ from .stats import reviews_needed, wilson_lower_bound
 _MAX_OPTIONS = 3
 
 
+def lowest_reviewed(cells: Sequence[tuple[int, int]]) -> int | None:
+    """Index of the lowest bucket holding a reviewed item, from (confirmed, x) pairs with x > 0 when reviewed.
+
+    Empty buckets are not evidence: no threshold, and no edge the evidence notes propose, goes below this
+    bucket's low edge.
+    """
+    return next((k for k, (a, b) in enumerate(cells) if a or b), None)
+
+
 def bucket_walk(cells: Sequence[tuple[int, int]], edges: Sequence[float], max_fp_ratio: float) -> float | None:
-    """The blog post's threshold rule over buckets given as (confirmed, incorrect) pairs, low to high."""
-    if not any(c + i for c, i in cells):
+    """The blog post's threshold rule over buckets given as (confirmed, incorrect) pairs, low to high.
+
+    When no bucket exceeds the ratio the threshold is the low edge of the lowest bucket holding a reviewed
+    item (not the lowest edge: the empty buckets below it say nothing).
+    """
+    floor = lowest_reviewed(cells)
+    if floor is None:
         return None
-    for index in range(len(cells) - 1, -1, -1):
+    for index in range(len(cells) - 1, floor - 1, -1):
         confirmed, incorrect = cells[index]
         if confirmed + incorrect == 0:
             continue
         if incorrect and (confirmed == 0 or incorrect > max_fp_ratio * confirmed):
             return float(edges[index + 1])
-    return float(edges[0])
+    return float(edges[floor])
 
 
 def precision_bound(
@@ -35,11 +49,15 @@ def precision_bound(
     """Lowest bucket low edge t whose pooled items >= t have a one-sided 95 % lower bound >= target.
 
     ``cells`` are (confirmed, reviewed) per bucket, low to high; ``above`` the items past the top edge.
+    Only edges at or above the lowest bucket holding a reviewed item qualify (None if no bucket holds one).
     """
     target = 1.0 / (1.0 + max_fp_ratio)
     confirmed, reviewed = above
     best: float | None = None
-    for index in range(len(cells) - 1, -1, -1):
+    floor = lowest_reviewed(cells)
+    if floor is None:
+        return None
+    for index in range(len(cells) - 1, floor - 1, -1):
         confirmed += cells[index][0]
         reviewed += cells[index][1]
         bound = wilson_lower_bound(confirmed, reviewed)
@@ -85,6 +103,8 @@ def _evidence(
     walk_note: WalkEvidence | None = None
     bound_note: BoundEvidence | None = None
     n_buckets = len(edges) - 1
+    floor = lowest_reviewed(bound_cells)
+    low = n_buckets if floor is None else floor
     if walk is not None:
         stop = next((k for k in range(n_buckets) if float(edges[k + 1]) == walk and sum(walk_cells[k]) > 0), None)
         if stop is not None and walk != float(edges[0]):
@@ -93,7 +113,7 @@ def _evidence(
             text = f"the bucket walk stopped at {_fmt(edges[stop])}-{_fmt(edges[stop + 1])}"
         else:
             decided_by = sum(c + i for c, i in walk_cells)
-            where = [bucket_range(edges, k) for k in range(n_buckets)]
+            where = [bucket_range(edges, k) for k in range(low, n_buckets)]
             text = "the bucket walk passed every bucket"
         if decided_by < options.min_evidence:
             more = options.min_evidence - decided_by
@@ -112,7 +132,7 @@ def _evidence(
         candidates: list[BoundOption] = []
         confirmed, reviewed = above
         any_reviewed = False
-        for k in range(n_buckets - 1, -1, -1):
+        for k in range(n_buckets - 1, low - 1, -1):
             confirmed += bound_cells[k][0]
             reviewed += bound_cells[k][1]
             if not reviewed:
