@@ -150,7 +150,7 @@ PARAMETERS: tuple[Setting, ...] = (
     ),
     Setting("TaskTimeLimitSeconds", "TASK_TIME_LIMIT_SECONDS", "integer", "600", 30, 28_800),
     Setting("TaskAvailabilitySeconds", "TASK_AVAILABILITY_SECONDS", "integer", "864000", 60, 2_592_000),
-    Setting("MaxConcurrentTasks", "MAX_CONCURRENT_TASKS", "integer", "1000", 1, 5_000),
+    Setting("MaxConcurrentTasks", "MAX_CONCURRENT_TASKS", "integer", "1000", 1, 1_000),  # 5,000 with a quota increase
     Setting("MaxObjectsPerJob", "MAX_OBJECTS_PER_JOB", "integer", "100000", 1, 100_000),
     Setting("CompletionCheckSeconds", "COMPLETION_CHECK_SECONDS", "integer", "3600", 1, 86_400),
     Setting("MaxFpRatio", "MAX_FP_RATIO", "decimal", "0.1", 0, 100),

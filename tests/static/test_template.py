@@ -203,6 +203,10 @@ def test_asl_placeholders_equal_the_definition_substitutions() -> None:
     text = (ROOT / props["DefinitionUri"]).read_text(encoding="utf-8")
     substitutions = props["DefinitionSubstitutions"]
     assert placeholders(text) == set(substitutions)
+    # every service ARN in the definition takes the stack's partition (GovCloud, China)
+    assert substitutions["Partition"] == {"Ref": "AWS::Partition"}
+    assert not re.search(r"arn:aws(-[a-z]+)*:", text)
+    assert '"arn:${Partition}:states:::lambda:invoke"' in text
     for name, value in substitutions.items():
         if name.endswith("FunctionArn"):
             assert value == {"Fn::GetAtt": [name.removesuffix("Arn"), "Arn"]}, name
@@ -280,7 +284,8 @@ def test_the_labeling_role_invokes_exactly_the_two_labeling_functions() -> None:
     assert invoked == {S.attrs[("PreLabelingFunction", "Arn")], S.attrs[("PostLabelingFunction", "Arn")]}
     trust = statements(RESOURCES["LabelingRole"]["Properties"]["AssumeRolePolicyDocument"])
     assert [st["Principal"] for st in trust] == [{"Service": "sagemaker.amazonaws.com"}]
-    assert trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    # Ground Truth is not among the SageMaker features that send aws:SourceAccount / aws:SourceArn (#12)
+    assert [st.get("Condition") for st in trust] == [None]
 
 
 def test_the_labeling_role_reads_a_second_image_bucket_only_when_one_is_given() -> None:
@@ -311,6 +316,18 @@ def test_the_state_machine_role_invokes_exactly_its_steps() -> None:
     assert allowed("s3:GetObject", f"{bucket}/{keys.plan_key('r')}", granted)  # the Distributed Map's ItemReader
     assert not allowed("s3:GetObject", f"{bucket}/incoming/sample.csv", granted)
     assert {r for a, r in granted if a == "states:StartExecution"} == {S.attrs[("BulkQaStateMachine", "Arn")]}
+
+
+def test_the_state_machine_role_watches_its_distributed_map_children_in_both_arn_forms() -> None:
+    """A child execution's ARN is execution:<machine>/<map run>:<child>; AWS's example grants execution:<name>:*."""
+    (machine,) = of_type("AWS::Serverless::StateMachine").values()
+    granted = grants(machine["Properties"]["Role"]["Fn::GetAtt"][0])
+    name = S.attrs[("BulkQaStateMachine", "Arn")].rsplit(":", 1)[1]
+    prefix = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{name}"
+    for action in ("states:DescribeExecution", "states:StopExecution"):
+        assert {r for a, r in granted if a == action} == {f"{prefix}/*", f"{prefix}:*"}, action
+    other = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:another-machine:run"
+    assert not allowed("states:DescribeExecution", other, granted)
 
 
 def uses() -> dict[str, set[tuple[str, str]]]:
@@ -532,18 +549,29 @@ def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
 
 def test_the_upload_rule_starts_the_workflow_for_csv_files_in_incoming() -> None:
     properties = rule("BulkQaStateMachine")
+    spellings = [{"wildcard": f"incoming/*.{c}{s}{v}"} for c in "cC" for s in "sS" for v in "vV"]
+    assert sorted(properties["Pattern"]["detail"]["object"]["key"], key=str) == sorted(spellings, key=str)
     assert properties["Pattern"] == {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": [{"Ref": "LabelsBucket"}]}, "object": {"key": [{"wildcard": "incoming/*.csv"}]}},
+        "detail": {
+            "bucket": {"name": [{"Ref": "LabelsBucket"}]},
+            "object": {"key": properties["Pattern"]["detail"]["object"]["key"]},
+        },
     }
     pattern = S.resolve(properties["Pattern"])
     event = load_event("s3_object_created", bucket=S.refs["LabelsBucket"])
     assert matches(pattern, event)
-    for key in ("incoming/sub/dir/labels.csv", "incoming/a.csv"):
+    for key in ("incoming/sub/dir/labels.csv", "incoming/a.csv", "incoming/A.CSV", "incoming/b.Csv", "incoming/c.cSv"):
         event["detail"]["object"]["key"] = key
         assert matches(pattern, event), key
-    for key in ("incoming/a.txt", "runs/r/rejected.csv", "reports/r/report.csv", "incoming/a.csv.bak"):
+    for key in (
+        "incoming/a.txt",
+        "runs/r/rejected.csv",
+        "reports/r/report.CSV",
+        "incoming/a.csv.bak",
+        "Incoming/a.csv",
+    ):
         event["detail"]["object"]["key"] = key
         assert not matches(pattern, event), key
     assert not matches(pattern, load_event("s3_object_created"))  # another bucket
