@@ -13,6 +13,7 @@ This package is never imported by the shipped functions.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -207,30 +208,17 @@ class LocalCloud:
                 os.environ[key] = value
 
     def _capture_logs(self) -> None:
-        import logging
+        """The functions' stdout (CloudWatch Logs' stand-in): Powertools' JSON records and EMF metrics.
 
-        from bulkqa import log
-
-        logger = logging.getLogger("bulkqa")
-        self._saved_handlers = list(logger.handlers)
-        for handler in self._saved_handlers:
-            logger.removeHandler(handler)
-        stream = self.log_file.open("a", encoding="utf-8") if self.log_file else sys.stderr
-        handler = logging.StreamHandler(stream)
-        handler.setFormatter(log.JsonFormatter())
-        logger.addHandler(handler)
-        logger.propagate = False
-        self._log_handler = handler
+        Lambda sends what a function writes on stdout to its log group; here :meth:`invoke` sends it to
+        ``log_file`` (function-logs.jsonl, one JSON object per line), or to stderr without one, so the
+        runner's own output never mixes with the functions'.
+        """
+        self._log_stream = self.log_file.open("a", encoding="utf-8") if self.log_file else sys.stderr
 
     def _release_logs(self) -> None:
-        import logging
-
-        logger = logging.getLogger("bulkqa")
-        logger.removeHandler(self._log_handler)
         if self.log_file:
-            self._log_handler.stream.close()
-        for handler in self._saved_handlers:
-            logger.addHandler(handler)
+            self._log_stream.close()
 
     def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -542,7 +530,8 @@ class LocalCloud:
     def invoke(self, name_or_arn: str, payload: Any) -> Any:
         """Run a function's real handler with its own environment; HandlerError as Lambda reports it."""
         fn = self.function(name_or_arn)
-        with self._lock, self._function_env(fn):
+        # one invocation at a time (the lock): what is written on stdout meanwhile is the function's log
+        with self._lock, self._function_env(fn), contextlib.redirect_stdout(self._log_stream):
             context = _Context(fn.name, fn.arn, fn.timeout, memory_limit_in_mb=fn.memory_mb)
             started = time.perf_counter()
             try:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
-from .. import batching, ingest, jsonl, keys, log
+from .. import batching, ingest, jsonl, keys, log, metrics
 from ..errors import InvalidEvent, NoRowsAccepted, RowsDoNotAddUp
 from ..escaping import csv_safe, visible
 from ..rows import AcceptedRow, BelowMinRow, RejectedRow
@@ -193,6 +193,7 @@ def make_batches(
     if not planned.images:
         store.put_json(keys.ingest_summary_key(run_id), summary)
         runs.update(f"run#{run_id}", {"status": "no rows accepted", "rows": counts})
+        metrics.rows(counts)
         raise NoRowsAccepted(
             f"no row of the file was accepted ({counts['rejected']} rejected, "
             f"{counts['below_min_confidence']} below the minimum confidence); see "
@@ -217,7 +218,8 @@ def make_batches(
     summary.update({"tasks": planned.tasks, "jobs": len(jobs), "labels": planned.labels})
     store.put_json(keys.ingest_summary_key(run_id), summary)
     runs.update(f"run#{run_id}", {"status": "batched", "rows": counts, "tasks": planned.tasks, "jobs": len(jobs)})
-    log.info("batches written", run_id=run_id, tasks=planned.tasks, jobs=len(jobs), **counts)
+    metrics.rows(counts)
+    log.info("batches written", tasks=planned.tasks, jobs=len(jobs), **counts)
     return {
         "rows": counts,
         "tasks": planned.tasks,

@@ -47,11 +47,12 @@ def register_run(event: RawEvent, stack: StackSettings, runs: RunsTable) -> Regi
     identity = version or obj.get("sequencer") or obj.get("etag") or obj.get("eTag") or ""
     run_id = keys.run_id_for(bucket, key, str(identity))
     source: SourceJSON = {"bucket": bucket, "key": key, "version": str(version), "size": int(obj.get("size") or 0)}
+    log.append_keys(run_id=run_id)
     created = runs.register_run(run_id, {"status": "registered", "source": source, "created": now()})
     if not created:
-        log.info("duplicate upload event: this object version already has a run", run_id=run_id, key=key)
+        log.info("duplicate upload event: this object version already has a run", key=key)
     else:
-        log.info("run registered", run_id=run_id, key=key)
+        log.info("run registered", key=key)
     return {"run_id": run_id, "duplicate": not created, "source": source}
 
 
@@ -87,7 +88,7 @@ def plan_ingest(event: RawEvent, settings: IngestSettings, store: ObjectStore) -
     if records - stats.get("blank", 0) <= 0 or not chunks:
         raise InvalidLabelFile("the file has a header but no data rows; add one row per labelled image")
     store.put_json(keys.plan_key(run_id), [c.to_json() for c in chunks])
-    log.info("ingest planned", run_id=run_id, chunks=len(chunks), records=records, bytes=size, scale=scale)
+    log.info("ingest planned", chunks=len(chunks), records=records, bytes=size, scale=scale)
     return {
         "plan_key": keys.plan_key(run_id),
         "chunks": len(chunks),
@@ -138,5 +139,5 @@ def ingest_chunk(event: RawEvent, settings: IngestSettings, store: ObjectStore, 
     saved = result.to_json()
     store.put_json(keys.chunk_result_key(run_id, index), saved)
     counts = saved["counts"]
-    log.info("chunk ingested", run_id=run_id, chunk=index, rows=result.rows, write_requests=requests, **counts)
+    log.info("chunk ingested", chunk=index, rows=result.rows, write_requests=requests, **counts)
     return {"chunk": index, "rows": result.rows, **counts}
