@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import unquote_plus
 
 from .errors import MalformedAnswer
 
@@ -46,10 +49,44 @@ def run_id_for(bucket: str, key: str, version: str) -> str:
     ``version`` is the S3 version id when versioning is on, else the event's sequencer/etag: the same
     upload always maps to the same run, a re-upload (new version) to a new run.
     """
-    stem = key.rsplit("/", 1)[-1]
+    stem = unquote_plus(key.rsplit("/", 1)[-1])  # readable whether the event's key was URL-encoded or not
     if stem.lower().endswith(".csv"):
         stem = stem[:-4]
     return f"{slug(stem)}-{_sha(f'{bucket}/{key}#{version}')[:10]}"
+
+
+T = TypeVar("T")
+
+
+def url_decoded(key: str) -> str | None:
+    """An object key as S3 URL-encodes it in notifications (``+`` for a space, ``%XX`` for other bytes),
+    decoded; None when decoding changes nothing (the key can only be meant as given)."""
+    decoded = unquote_plus(key, encoding="utf-8", errors="strict") if "%" in key or "+" in key else key
+    return decoded if decoded != key else None
+
+
+def resolve_upload(key: str, use: Callable[[str], T]) -> tuple[str, T]:
+    """``use(key)`` with an upload's key as the S3 event gave it; if that fails (no such object), retried
+    with the key URL-decoded. Returns the key that worked and ``use``'s result.
+
+    Whether EventBridge's "Object Created" events carry the key URL-encoded is not clearly documented
+    (S3's other notifications do encode it), so both forms are tried, the key as given first: a key that
+    really is ``a+b.csv`` is found as given, one that was ``a b.csv`` is found decoded. If neither works,
+    the error about the key as given is raised.
+    """
+    try:
+        return key, use(key)
+    except Exception as first:
+        try:
+            decoded = url_decoded(key)
+        except UnicodeDecodeError:  # %XX escapes that are not UTF-8: the key can only be meant as given
+            decoded = None
+        if decoded is None:
+            raise
+        try:
+            return decoded, use(decoded)
+        except Exception:
+            raise first from None
 
 
 def item_id(image_uri: str, label: str) -> str:

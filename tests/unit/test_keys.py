@@ -237,3 +237,72 @@ def test_job_name_from_arn(arn: str, name: str) -> None:
 def test_job_name_from_arn_rejects_other_resources(arn: str) -> None:
     with pytest.raises(ValueError, match="not a labeling job ARN"):
         keys.job_name_from_arn(arn)
+
+
+# --- upload keys as S3 events give them (#12, defect 11) ----------------------------------------------
+
+#: (the object's real key, the key URL-encoded as S3 notifications encode it: quote_plus, "/" kept)
+ENCODED_KEYS = [
+    ("incoming/my labels.csv", "incoming/my+labels.csv"),
+    ("incoming/my labels.csv", "incoming/my%20labels.csv"),
+    ("incoming/a+b.csv", "incoming/a%2Bb.csv"),
+    ("incoming/étiquettes ü.csv", "incoming/%C3%A9tiquettes+%C3%BC.csv"),
+    ("incoming/日本 1+1=2.CSV", "incoming/%E6%97%A5%E6%9C%AC+1%2B1%3D2.CSV"),
+]
+
+
+class _Bucket:
+    """Objects by key; ``size`` raises like S3 for a key that does not exist."""
+
+    def __init__(self, *names: str) -> None:
+        self.objects = {name: len(name) for name in names}
+        self.asked: list[str] = []
+
+    def size(self, key: str) -> int:
+        self.asked.append(key)
+        if key not in self.objects:
+            raise KeyError(f"NoSuchKey: {key}")
+        return self.objects[key]
+
+
+def test_encoded_keys_are_what_s3_would_send() -> None:
+    from urllib.parse import quote_plus
+
+    for real, encoded in ENCODED_KEYS:
+        assert encoded in (quote_plus(real, safe="/"), quote_plus(real, safe="/").replace("+", "%20"))
+
+
+@pytest.mark.parametrize(("real", "encoded"), ENCODED_KEYS)
+def test_a_key_that_does_not_exist_as_given_is_retried_decoded(real: str, encoded: str) -> None:
+    bucket = _Bucket(real)
+    assert keys.resolve_upload(encoded, bucket.size) == (real, len(real))
+    assert bucket.asked == [encoded, real]
+
+
+@pytest.mark.parametrize(("real", "encoded"), ENCODED_KEYS)
+def test_a_key_that_exists_as_given_is_used_as_given(real: str, encoded: str) -> None:
+    # the event carried the key decoded (or the object's name really has a '+' or '%'): no second request
+    for name in (real, encoded):
+        bucket = _Bucket(real, encoded)
+        assert keys.resolve_upload(name, bucket.size) == (name, len(name))
+        assert bucket.asked == [name]
+
+
+def test_a_key_found_in_neither_form_raises_the_error_about_the_key_as_given() -> None:
+    bucket = _Bucket()
+    with pytest.raises(KeyError, match=r"NoSuchKey: incoming/my\+labels.csv"):
+        keys.resolve_upload("incoming/my+labels.csv", bucket.size)
+    assert bucket.asked == ["incoming/my+labels.csv", "incoming/my labels.csv"]
+
+
+@pytest.mark.parametrize("key", ["incoming/plain.csv", "incoming/100%.csv", "incoming/bad%FF.csv"])
+def test_a_key_that_decoding_does_not_change_is_tried_once(key: str) -> None:
+    bucket = _Bucket()
+    with pytest.raises(KeyError):
+        keys.resolve_upload(key, bucket.size)
+    assert bucket.asked == [key]
+
+
+def test_the_run_id_reads_the_same_for_an_encoded_key() -> None:
+    assert keys.run_id_for(BUCKET, "incoming/my+labels.csv", "v1").startswith("my-labels-")
+    assert keys.run_id_for(BUCKET, "incoming/%C3%A9tiquettes.csv", "v1").startswith("tiquettes-")
