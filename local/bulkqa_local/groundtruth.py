@@ -152,6 +152,7 @@ class GroundTruthEmulator:
         self._clients: dict[str, object] = {}
         self.stop_after: int | None = None  # stop a job after this many objects (tests)
         self.fail_reason: str | None = None  # fail the next job with this reason (tests)
+        self.fail_after: int | None = None  # with fail_reason: fail it after this many objects were answered
         self.tasks_done = 0
         self.tasks_total = 0
 
@@ -320,7 +321,10 @@ class GroundTruthEmulator:
     def _label(self, job: dict[str, Any]) -> None:
         from .liquid_gt import render_worker_template
 
-        if self.fail_reason:
+        late_failure: str | None = None  # a job that fails (or expires) after reviewers answered part of it
+        if self.fail_reason and self.fail_after is not None:
+            late_failure, self.fail_reason = self.fail_reason, None
+        elif self.fail_reason:
             reason, self.fail_reason = self.fail_reason, None
             raise RuntimeError(reason)
         job["LabelingJobStatus"] = "InProgress"
@@ -342,6 +346,8 @@ class GroundTruthEmulator:
         stamp = datetime.now(UTC)
         for index, line in enumerate(lines):
             if job["LabelingJobStatus"] == "Stopping" or (self.stop_after is not None and index >= self.stop_after):
+                break
+            if late_failure is not None and self.fail_after is not None and index >= self.fail_after:
                 break
             object_id = str(index)
             request = {"version": "2018-10-16", "labelingJobArn": job["LabelingJobArn"], "dataObject": line}
@@ -448,5 +454,8 @@ class GroundTruthEmulator:
         }
         job["LabelingJobOutput"] = {"OutputDatasetS3Uri": output_uri}
         self.cloud.usage.labeled_objects += labeled
+        if late_failure is not None:
+            self._finish(job, "Failed", late_failure)
+            return
         stopped = job["LabelingJobStatus"] == "Stopping" or (self.stop_after is not None and labeled < len(lines))
         self._finish(job, "Stopped" if stopped else "Completed")

@@ -203,10 +203,14 @@ def test_asl_placeholders_equal_the_definition_substitutions() -> None:
     text = (ROOT / props["DefinitionUri"]).read_text(encoding="utf-8")
     substitutions = props["DefinitionSubstitutions"]
     assert placeholders(text) == set(substitutions)
-    # every service ARN in the definition takes the stack's partition (GovCloud, China)
-    assert substitutions["Partition"] == {"Ref": "AWS::Partition"}
-    assert not re.search(r"arn:aws(-[a-z]+)*:", text)
-    assert '"arn:${Partition}:states:::lambda:invoke"' in text
+    # every service integration ARN comes from a substitution in the stack's partition (GovCloud, China)
+    assert not re.search(r"arn:", text)
+    integrations = {k: v for k, v in substitutions.items() if not k.endswith("FunctionArn") and "Fn::Sub" in v}
+    assert integrations["LambdaInvoke"] == {"Fn::Sub": "arn:${AWS::Partition}:states:::lambda:invoke"}
+    for name, value in integrations.items():
+        assert value["Fn::Sub"].startswith("arn:${AWS::Partition}:states:::"), name
+    resources = set(re.findall(r'"Resource": "\$\{([A-Za-z0-9]+)\}"', text))
+    assert {n for n in resources if not n.endswith("FunctionArn")} == set(integrations)
     for name, value in substitutions.items():
         if name.endswith("FunctionArn"):
             assert value == {"Fn::GetAtt": [name.removesuffix("Arn"), "Arn"]}, name
@@ -417,6 +421,12 @@ def uses() -> dict[str, set[tuple[str, str]]]:
                 ),
             ),
             ("dynamodb:UpdateItem", labels),
+        },
+        # the run's record (GetItem), its notified flag (UpdateItem); the run topic (Publish)
+        "NotifyRunFunction": {
+            ("dynamodb:GetItem", runs),
+            ("dynamodb:UpdateItem", runs),
+            ("sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:{S.name}-run-notifications"),
         },
     }
     for logical, spec in FUNCTIONS.items():

@@ -137,6 +137,21 @@ def test_failed_labeling_job_fails_the_run_with_its_reason(tmp_path: Path) -> No
     assert "the work team no longer exists" in sent[0]["cause"]
 
 
+def test_a_job_failing_after_some_answers_writes_a_partial_report_then_fails_the_run(tmp_path: Path) -> None:
+    """#12 point 9: a job that ends Failed (or expires) after reviewers answered part of it keeps their verdicts."""
+
+    def fail_late(cloud: LocalCloud) -> None:
+        cloud.ground_truth.fail_reason = "ClientError: the job expired"
+        cloud.ground_truth.fail_after = 3
+
+    result = run_demo(csv_path=DATA / "smallsample.csv", out=tmp_path, cloud_hook=fail_late)
+    assert result.status == "FAILED" and result.error == "LabelingJobFailed"
+    assert result.cause and "the job expired" in result.cause
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["partial"] is True
+    assert report["totals"]["total"] > 0 and report["totals"]["unreviewed"] > 0
+
+
 def test_stopped_labeling_job_writes_a_partial_report(tmp_path: Path) -> None:
     def stop(cloud: LocalCloud) -> None:
         cloud.ground_truth.stop_after = 3
