@@ -334,6 +334,25 @@ def test_the_state_machine_role_watches_its_distributed_map_children_in_both_arn
     assert not allowed("states:DescribeExecution", other, granted)
 
 
+def test_the_state_machine_role_writes_map_results_and_notes_job_outcomes_only() -> None:
+    """ResultWriter's S3 actions on map-runs/ only; the runs table's run item for the job outcomes."""
+    (machine,) = of_type("AWS::Serverless::StateMachine").values()
+    granted = grants(machine["Properties"]["Role"]["Fn::GetAtt"][0])
+    bucket, runs = S.attrs[("LabelsBucket", "Arn")], S.attrs[("RunsTable", "Arn")]
+    writer = {"s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"}
+    for action in writer:
+        assert allowed(action, f"{bucket}/map-runs/labeling/1234/manifest.json", granted), action
+    assert {r for a, r in granted if a == "s3:PutObject"} == {f"{bucket}/map-runs/*"}
+    assert not allowed("s3:PutObject", f"{bucket}/reports/r/report.json", granted)
+    assert {(a, r) for a, r in granted if a.startswith("dynamodb:")} == {
+        ("dynamodb:UpdateItem", runs),
+        ("dynamodb:GetItem", runs),
+    }
+    text = (ROOT / machine["Properties"]["DefinitionUri"]).read_text(encoding="utf-8")
+    assert set(re.findall(r'"TableName": "\$\{([A-Za-z]+)\}"', text)) == {"RunsTableName"}
+    assert machine["Properties"]["DefinitionSubstitutions"]["RunsTableName"] == {"Ref": "RunsTable"}
+
+
 def uses() -> dict[str, set[tuple[str, str]]]:
     """Every (IAM action, concrete resource) each function's code needs, derived from reading the code.
 
