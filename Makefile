@@ -11,7 +11,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint typecheck validate security unit browser bench build clean
+.PHONY: demo test chromium lint typecheck validate security unit browser bench build clean
 
 # --- environments -------------------------------------------------------------------------------
 $(BIN)/python:
@@ -28,15 +28,38 @@ $(VENV)/.dev: $(VENV)/.demo
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# npm (for asl-validator): Debian's package when running as root, else stop saying what to install.
 node_modules/.installed: package.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Node.js and npm (Debian's packages) for asl-validator"; \
+	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "make test needs npm (for asl-validator): install it, e.g. sudo apt-get install -y nodejs npm" >&2; exit 1; \
+	  fi; }
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Headless Chromium for tests/browser (Playwright drives it, no browser download): Debian's package when
+# running as root, as on a fresh CI machine; otherwise stop saying exactly what to install. Without this
+# step the browser tests would be skipped and `make test` would pass without checking the pages.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Chromium (Debian's package) for the browser tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make test needs headless Chromium at $(CHROMIUM) for tests/browser. Install Debian's package:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2; exit 1; \
+	  fi; }
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after installing chromium" >&2; exit 1; }
 
 # --- the two commands ------------------------------------------------------------------------------
 demo: $(VENV)/.demo
 	$(BIN)/bulkqa demo --workers 3 --min-confidence 80
 
-test: $(VENV)/.dev node_modules/.installed lint typecheck validate security unit
+test: $(VENV)/.dev node_modules/.installed chromium lint typecheck validate security unit
 
 # --- the checks -----------------------------------------------------------------------------------------
 lint: $(VENV)/.dev
@@ -59,7 +82,7 @@ security: $(VENV)/.dev
 unit: $(VENV)/.dev
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-browser: $(VENV)/.dev
+browser: $(VENV)/.dev chromium
 	$(BIN)/python -m pytest -q -m browser
 
 bench: $(VENV)/.demo

@@ -10,7 +10,7 @@ import pytest
 
 from bulkqa.analysis import AnalysisOptions, Verdict
 from bulkqa.reports import write_reports
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sync_api
 from tests.support.report_cases import export_verdicts
 
 pytestmark = pytest.mark.browser
@@ -47,18 +47,12 @@ def hostile_verdicts() -> Iterator[Verdict]:
             )
 
 
-def _skip_without_browser() -> Any:
-    if not CHROMIUM.exists():
-        pytest.skip("headless Chromium not installed at /usr/bin/chromium")
-    return pytest.importorskip("playwright.sync_api")
-
-
 def _open(html_path: pathlib.Path, screenshot: pathlib.Path | None = None) -> dict[str, Any]:
-    sync_api = _skip_without_browser()
+    api = sync_api()  # skipped without Chromium, failed instead under CI=true
     console: list[str] = []
     errors: list[str] = []
     requests: list[str] = []
-    with sync_api.sync_playwright() as p:
+    with api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})

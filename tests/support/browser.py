@@ -7,21 +7,29 @@ fetched offline, and the stand-in reproduces its documented output format
 ({"<name>": {"<value>": true|false}} for every crowd-checkbox) and sets window.__crowdAnswer on
 submit. Image URLs (presigned https URLs) are routed to small generated PNGs.
 
-The ``browser`` fixture (one Chromium per test module) is in tests/conftest.py.
+The ``browser`` fixture (one Chromium per test module) is in tests/conftest.py. Without Chromium or
+Playwright a browser test is skipped, except under ``CI=true``, where it fails with what to install
+(:func:`sync_api`): a CI run must never pass by skipping the page tests. ``make test`` installs Chromium
+first (the Makefile's ``chromium`` target).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import os
 import struct
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 from bulkqa_local import liquid_gt
 from tests.support.batches import Batch
 
-CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's package; BULKQA_TEST_CHROMIUM points elsewhere (tests/unit/test_fresh_machine.py uses it)
+CHROMIUM = Path(os.environ.get("BULKQA_TEST_CHROMIUM") or "/usr/bin/chromium")
 #: no sandbox (root in CI), no GPU, and no background connections: this machine has no network
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,6 +39,37 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+#: what to do when Chromium is missing (the Makefile's ``chromium`` target does it when run as root)
+INSTALL_CHROMIUM = (
+    "install Debian's package as root: apt-get update && apt-get install -y chromium (or run `make test` as root)"
+)
+INSTALL_PLAYWRIGHT = "install the test dependencies: .venv/bin/pip install -e '.[dev]' (or run `make test`)"
+
+
+def in_ci() -> bool:
+    """True when the environment says this is a CI run (``CI=true``, as CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A browser test cannot run: skipped on a developer's machine, failed (never skipped) under CI=true."""
+    if in_ci():
+        pytest.fail(f"CI=true: browser tests must run, not skip: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def sync_api(chromium: Path | None = None) -> Any:
+    """Playwright's sync API, once Chromium and Playwright are known to be there (else :func:`unavailable`)."""
+    executable = CHROMIUM if chromium is None else chromium
+    try:
+        api = importlib.import_module("playwright.sync_api")
+    except ImportError as exc:
+        unavailable(f"Playwright is not installed ({exc}): {INSTALL_PLAYWRIGHT}")
+    if not executable.exists():
+        unavailable(f"{executable} is not installed: {INSTALL_CHROMIUM}")
+    return api
+
 
 REPO = Path(__file__).resolve().parents[2]
 STANDIN = REPO / "local" / "bulkqa_local" / "static" / "crowd-html-elements-standin.js"
