@@ -43,9 +43,7 @@ def register_run(event: RawEvent, stack: StackSettings, runs: RunsTable) -> Regi
     if bucket != stack.bucket:
         raise InvalidEvent(f"object is in bucket {bucket!r}, not the stack's bucket")
     version = obj.get("version-id") or ""
-    # without versioning, the sequencer (or the etag) tells one upload of a key from the next
-    identity = version or obj.get("sequencer") or obj.get("etag") or obj.get("eTag") or ""
-    run_id = keys.run_id_for(bucket, key, str(identity))
+    run_id = upload_run_id(bucket, key, obj)
     source: SourceJSON = {"bucket": bucket, "key": key, "version": str(version), "size": int(obj.get("size") or 0)}
     log.append_keys(run_id=run_id)
     created = runs.register_run(run_id, {"status": "registered", "source": source, "created": now()})
@@ -54,6 +52,13 @@ def register_run(event: RawEvent, stack: StackSettings, runs: RunsTable) -> Regi
     else:
         log.info("run registered", key=key)
     return {"run_id": run_id, "duplicate": not created, "source": source}
+
+
+def upload_run_id(bucket: str, key: str, obj: Mapping[str, object]) -> str:
+    """The run id of the upload an S3 event's ``detail.object`` describes (also notify_run's, from the input)."""
+    # without versioning, the sequencer (or the etag) tells one upload of a key from the next
+    identity = obj.get("version-id") or obj.get("sequencer") or obj.get("etag") or obj.get("eTag") or ""
+    return keys.run_id_for(bucket, key, str(identity))
 
 
 # --- 2. check the file and plan the chunks -------------------------------------------------------
