@@ -78,13 +78,10 @@ def log_metrics(handler: Callable[[_E, _C], _R]) -> Callable[[_E, _C], _R]:
 
     An invocation that added none writes nothing (and does not warn).
     """
-    decorated: Callable[[Any, Any], _R] | None = None
 
     @functools.wraps(handler)
     def wrapper(event: _E, context: _C) -> _R:
-        nonlocal decorated
-        if decorated is None:
-            decorated = metrics().log_metrics(handler, raise_on_empty_metrics=False)
+        decorated: Callable[[Any, Any], _R] = metrics().log_metrics(handler, raise_on_empty_metrics=False)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="No application metrics to publish")
             return decorated(event, context)

@@ -728,3 +728,120 @@ def test_integer_regex_matches_exactly_the_range(low: int, high: int) -> None:
     for n in [*range(0, 1_100), *range(high - 1_000, high + 1_000)]:
         assert (pattern.fullmatch(str(n)) is not None) == (low <= n <= high), n
     assert pattern.fullmatch("0" + str(max(low, 1))) is None
+
+
+# --- operations (#12): notification, alarms, dashboard, Powertools settings ------------------------------
+
+
+def test_notification_email_is_optional_and_subscribed_only_when_given() -> None:
+    parameter = TEMPLATE["Parameters"]["NotificationEmail"]
+    assert parameter["Default"] == ""
+    assert re.fullmatch(parameter["AllowedPattern"], "") and re.fullmatch(parameter["AllowedPattern"], "qa@example.com")
+    assert not re.fullmatch(parameter["AllowedPattern"], "not an address")
+    subscription = RESOURCES["RunNotificationSubscription"]
+    assert subscription["Condition"] == "HasNotificationEmail"
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "NotificationEmail"}
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "RunNotificationTopic"}
+    topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-run-notifications"
+    env = lambda stack: stack.resolve(FUNCTIONS["NotifyRunFunction"]["Properties"]["Environment"])["Variables"]  # noqa: E731
+    assert env(S)["NOTIFICATION_TOPIC_ARN"] == ""  # no address: the function sends nothing
+    assert env(build_stack({"NotificationEmail": "qa@example.com"}))["NOTIFICATION_TOPIC_ARN"] == topic_arn
+    assert S.resolve(RESOURCES["RunNotificationTopic"]["Properties"]["TopicName"]) == topic_arn.rsplit(":", 1)[1]
+
+
+def test_the_run_ended_rule_takes_this_state_machines_ended_executions_only() -> None:
+    pattern = S.resolve(rule("NotifyRunFunction")["Pattern"])
+    machine = S.attrs[("BulkQaStateMachine", "Arn")]
+
+    def event(status: str, arn: str = machine) -> dict[str, Any]:
+        return {
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": {"status": status, "stateMachineArn": arn},
+        }
+
+    for status in ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"):
+        assert matches(pattern, event(status)), status
+    assert not matches(pattern, event("RUNNING"))
+    assert not matches(pattern, event("FAILED", machine + "-other"))
+    properties = rule("NotifyRunFunction")
+    assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}}
+
+
+def test_the_alarms_cover_failed_runs_dead_letters_and_every_functions_errors() -> None:
+    alarms = of_type("AWS::CloudWatch::Alarm")
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+    single = {
+        (p["Namespace"], p["MetricName"], S.resolve(p["Dimensions"][0]["Value"]))
+        for p in (a["Properties"] for a in alarms.values())
+        if "MetricName" in p
+    }
+    machine = S.attrs[("BulkQaStateMachine", "Arn")]
+    assert ("AWS/States", "ExecutionsFailed", machine) in single
+    assert ("AWS/States", "ExecutionsTimedOut", machine) in single
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", S.attrs[("EventDeadLetterQueue", "QueueName")]) in single
+    (errors,) = [a["Properties"] for a in alarms.values() if "Metrics" in a["Properties"]]
+    watched = {
+        S.resolve(m["MetricStat"]["Metric"]["Dimensions"][0]["Value"])
+        for m in errors["Metrics"]
+        if "MetricStat" in m and m["MetricStat"]["Metric"]["MetricName"] == "Errors"
+    }
+    assert watched == {S.refs[logical] for logical in FUNCTIONS}, "an alarm on every function's errors"
+
+
+def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use() -> None:
+    topic = RESOURCES["AlarmTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    key = RESOURCES["AlarmTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    (cloudwatch,) = [s for s in key["KeyPolicy"]["Statement"] if s.get("Principal", {}).get("Service")]
+    assert cloudwatch["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+    assert set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    policy = RESOURCES["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [(s["Principal"]["Service"], s["Action"]) for s in policy] == [("cloudwatch.amazonaws.com", "sns:Publish")]
+    run_topic = S.resolve(RESOURCES["RunNotificationTopic"]["Properties"]["KmsMasterKeyId"])
+    assert run_topic == f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/aws/sns"
+    assert "${AWS::Partition}" in RESOURCES["RunNotificationTopic"]["Properties"]["KmsMasterKeyId"]["Fn::Sub"]
+
+
+def test_the_dashboard_shows_runs_rows_images_errors_throttles_and_dead_letters() -> None:
+    from bulkqa import metrics
+
+    body = json.loads(S.resolve(RESOURCES["Dashboard"]["Properties"]["DashboardBody"]))
+    rows = [row for widget in body["widgets"] for row in widget["properties"]["metrics"]]
+
+    def shown(namespace: str, name: str) -> set[str]:
+        """The dimension values a metric is shown for (CloudWatch's '.' repeats the row above)."""
+        out, last = set(), []
+        for row in rows:
+            if isinstance(row[0], dict):
+                continue
+            full = [
+                last[i] if v == "." and i < len(last) else v
+                for i, v in enumerate(r for r in row if not isinstance(r, dict))
+            ]
+            last = full
+            if full[0] == namespace and full[1] == name:
+                out.add(full[3])
+        return out
+
+    machine = S.attrs[("BulkQaStateMachine", "Arn")]
+    for name in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed"):
+        assert shown("AWS/States", name) == {machine}, name
+    namespace = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    assert namespace == metrics.DEFAULT_NAMESPACE
+    for name in (metrics.ROWS_ACCEPTED, metrics.ROWS_REJECTED, metrics.ROWS_BELOW_MINIMUM, metrics.IMAGES_REVIEWED):
+        assert shown(namespace, name) == {STACK}, name  # the service dimension: POWERTOOLS_SERVICE_NAME
+    assert S.resolve(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]) == STACK
+    assert any(isinstance(r[0], dict) and "disconfirmed" in r[0]["expression"] for r in rows), "% disconfirmed"
+    functions = {S.refs[logical] for logical in FUNCTIONS}
+    assert shown("AWS/Lambda", "Errors") == functions and shown("AWS/Lambda", "Throttles") == functions
+    assert shown("AWS/SQS", "ApproximateNumberOfMessagesVisible") == {S.attrs[("EventDeadLetterQueue", "QueueName")]}
+
+
+def test_powertools_is_pinned_alike_for_lambda_and_for_the_local_cloud() -> None:
+    requirements = (ROOT / "functions" / "requirements.txt").read_text(encoding="utf-8")
+    (pin,) = re.findall(r"^aws-lambda-powertools==([\d.]+)$", requirements, re.M)
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'"aws-lambda-powertools=={pin}"' in pyproject
