@@ -309,6 +309,19 @@ class LocalCloud:
             )
             return EmptyResult()
 
+        from botocore.config import Config
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
+            resource_eval_s3,
+        )
+
+        def result_writer_client(region: str, service: str, state_credentials: object = None) -> object:
+            # Step Functions retries its own writes of a Distributed Map's results (ResultWriter); moto's
+            # client makes one attempt, so an injected S3 throttle would fail the run where AWS would not
+            retries: Any = {"max_attempts": 4, "mode": "standard"}
+            make: Callable[..., object] = cloud.session.client
+            return make(service, region_name=region, config=Config(parameter_validation=False, retries=retries))
+
+        self._patch(resource_eval_s3, "boto_client_for", result_writer_client)
         self._patch(LambdaSimpleBackend, "invoke", invoke)
         self._patch(Rule, "send_to_targets", send_to_targets)
         self._patch(StepFunctionResponse, "send_task_failure", send_task_failure)
