@@ -278,7 +278,8 @@ def test_send_task_is_granted_on_this_state_machine_only() -> None:
         actions = listed(st.get("Action", []))
         if any(a.startswith("states:SendTask") for a in actions):
             found += 1
-            assert listed(S.resolve(st["Resource"])) == [machine], logical
+            # the machine, and its Distributed Map children (<name>/<map label>), where the wait runs
+            assert listed(S.resolve(st["Resource"])) == [machine, f"{machine}/*"], logical
             assert set(actions) <= {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
     assert found == 2  # start_labeling_job and on_labeling_job_event
 
@@ -365,6 +366,7 @@ def uses() -> dict[str, set[tuple[str, str]]]:
     labels, runs = S.attrs[("LabelsTable", "Arn")], S.attrs[("RunsTable", "Arn")]
     upload = f"{bucket}/incoming/sample.csv"
     machine = S.attrs[("BulkQaStateMachine", "Arn")]
+    child = f"{machine}/LabelParts"  # the labeling wait's token belongs to a Distributed Map child
     job_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{job}"
 
     def obj(key: str) -> str:
@@ -410,6 +412,8 @@ def uses() -> dict[str, set[tuple[str, str]]]:
             ("iam:PassRole", S.attrs[("LabelingRole", "Arn")]),
             ("states:SendTaskSuccess", machine),
             ("states:SendTaskFailure", machine),
+            ("states:SendTaskSuccess", child),
+            ("states:SendTaskFailure", child),
         },
         # runs.get (token); DescribeLabelingJob; SendTaskSuccess/Failure
         "OnLabelingJobEventFunction": {
@@ -417,6 +421,8 @@ def uses() -> dict[str, set[tuple[str, str]]]:
             ("sagemaker:DescribeLabelingJob", job_arn),
             ("states:SendTaskSuccess", machine),
             ("states:SendTaskFailure", machine),
+            ("states:SendTaskSuccess", child),
+            ("states:SendTaskFailure", child),
         },
         # labels.run_items (Query); summary; copy of rejected.csv (GetObject source, PutObject target); reports
         # (put_file: multipart when large, aborted if it fails)
