@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bulkqa import log, metrics, notify
-from bulkqa.model import RunRecord
+from bulkqa.model import AnalyzeResult, IngestRows, RunRecord
 from tests.support.fakes import FakeStack
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
@@ -193,9 +193,8 @@ def test_a_failed_run_is_named_from_its_input_and_its_record_gives_the_report() 
     from bulkqa.steps.ingest_steps import upload_run_id
 
     run_id = upload_run_id("bkt", "incoming/labels.csv", UPLOAD["detail"]["object"])  # type: ignore[index]
-    notices = FakeNotices(
-        {"status": "partial report", "report": f"reports/{run_id}/", "rows": SUCCEEDED_OUTPUT["report"]["rows"]}
-    )  # type: ignore[typeddict-item]
+    rows: IngestRows = {"total": 10, "accepted": 8, "rejected": 1, "below_min_confidence": 1, "blank_lines": 0}
+    notices = FakeNotices({"status": "partial report", "report": f"reports/{run_id}/", "rows": rows})
     result = notify.notify_run(ended("FAILED", error="LabelingJobStopped", cause="stopped"), notices, "bkt")
     assert result == {"run_id": run_id, "status": "FAILED", "sent": True}
     ((_, text),) = notices.sent
@@ -220,3 +219,20 @@ def test_an_event_for_a_running_execution_is_invalid() -> None:
 
     with pytest.raises(InvalidEvent):
         notify.notify_run(ended("RUNNING"), FakeNotices(), "bkt")
+
+
+def test_analyze_results_reports_the_images_reviewed(fresh_metrics: None, capsys: pytest.CaptureFixture[str]) -> None:
+    rows: IngestRows = {"total": 10, "accepted": 8, "rejected": 1, "below_min_confidence": 1, "blank_lines": 0}
+    result: AnalyzeResult = {
+        "run_id": "r",
+        "report_prefix": "s3://bkt/reports/r/",
+        "partial": False,
+        "rows": rows,
+        "reviewed": 8,
+        "pct_correct": 75.0,
+    }
+    emit = app("analyze_results")._emit
+    emit({**result, "disconfirmed": 1})  # when the step's result carries it (model.AnalyzeResult)
+    metrics.metrics().flush_metrics()
+    (document,) = emf(capsys.readouterr().out)
+    assert (document["ImagesReviewed"], document["ImagesConfirmed"], document["ImagesDisconfirmed"]) == ([8], [6], [1])
