@@ -794,6 +794,7 @@ def test_the_alarms_cover_failed_runs_dead_letters_and_every_functions_errors() 
         if "MetricStat" in m and m["MetricStat"]["Metric"]["MetricName"] == "Errors"
     }
     assert watched == {S.refs[logical] for logical in FUNCTIONS}, "an alarm on every function's errors"
+    assert len(errors["Metrics"]) - 1 <= 10, "a metric math alarm holds at most 10 metrics: split the alarm"
 
 
 def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use() -> None:
