@@ -523,6 +523,38 @@ def test_the_bucket_cors_is_exactly_what_the_worker_page_needs() -> None:
     assert set(rule) <= {"AllowedMethods", "AllowedOrigins", "ExposedHeaders", "AllowedHeaders", "Id", "MaxAge"}
 
 
+def test_the_image_bucket_needs_the_same_cors_rule_and_the_docs_give_the_command() -> None:
+    """#12 point 10: bulkqa cannot check another bucket's CORS, so ImageBucketName and the README say how."""
+    (rule,) = RESOURCES["LabelsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    # the S3 API's spelling of the template's rule (ExposeHeaders, not ExposedHeaders)
+    api_rule = {
+        "AllowedMethods": rule["AllowedMethods"],
+        "AllowedOrigins": rule["AllowedOrigins"],
+        "AllowedHeaders": rule.get("AllowedHeaders", []),
+        "ExposeHeaders": rule["ExposedHeaders"],
+    }
+    command = "aws s3api put-bucket-cors --bucket <ImageBucketName> --cors-configuration"
+    configuration = "'" + json.dumps({"CORSRules": [api_rule]}, separators=(",", ":")) + "'"
+    description = " ".join(TEMPLATE["Parameters"]["ImageBucketName"]["Description"].split())
+    assert "every bucket holding input images needs this CORS rule" in description
+    assert "cannot check" in description
+    assert f"{command} {configuration}" in description
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"{command} \\\n  {configuration}" in readme.replace("   ", "")
+    assert "**every bucket holding input images needs this CORS rule**" in " ".join(readme.split())
+    guide = (ROOT / "docs" / "ground-truth.md").read_text(encoding="utf-8")
+    assert f"{command} \\\n  {configuration}" in guide
+
+
+def test_max_concurrent_tasks_is_capped_at_the_default_quota_and_says_how_to_go_higher() -> None:
+    """#12 point 5: CreateLabelingJob allows 1,000 concurrent tasks by default; 5,000 needs a quota increase."""
+    spec = settings.BY_PARAMETER["MaxConcurrentTasks"]
+    assert (spec.low, spec.high, spec.default) == (1, 1000, "1000")
+    assert spec.problem("1001") and spec.problem("5000") and not spec.problem("1000")
+    description = " ".join(TEMPLATE["Parameters"]["MaxConcurrentTasks"]["Description"].split())
+    assert "Service Quotas increase" in description and "settings.py" in description
+
+
 def test_the_bucket_policy_allows_tls_only() -> None:
     (policy,) = of_type("AWS::S3::BucketPolicy").values()
     props = policy["Properties"]
