@@ -13,7 +13,6 @@ from bulkqa import keys
 from bulkqa_local.cloud import LocalCloud
 
 DATA = b"image_local_path,label,confidence\ncrab/1.jpg,Crab,99\ncrab/2.jpg,Crab,80\ndog/1.jpg,Dog,95.5\n"
-WIRING = "needs plan_ingest and ingest_chunk to read through keys.resolve_upload (report of helper 12)"
 #: (the object's real name, the name as an encoded event gives it)
 NAMES = [
     ("my labels {u}.csv", "my+labels+{u}.csv"),
@@ -41,7 +40,6 @@ def _ingest(cloud: LocalCloud, real: str, given: str) -> list[dict[str, Any]]:
     return [cloud.invoke(ingest, {**state, "ingest": plan, "chunk": chunk}) for chunk in json.loads(body)]
 
 
-@pytest.mark.xfail(strict=True, reason=WIRING)
 @pytest.mark.parametrize(("real", "encoded"), NAMES)
 def test_an_encoded_key_in_the_event_reads_the_object(cloud: LocalCloud, real: str, encoded: str) -> None:
     u = uuid.uuid4().hex[:8]

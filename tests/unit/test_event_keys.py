@@ -18,10 +18,8 @@ from tests.support.fakes import FakeStack
 from tests.unit.test_keys import ENCODED_KEYS
 
 DATA = b"image_local_path,label,confidence\ncrab/1.jpg,Crab,99\ncrab/2.jpg,Crab,80\ndog/1.jpg,Dog,95.5\n"
-WIRING = "needs plan_ingest and ingest_chunk to read through keys.resolve_upload (report of helper 12)"
 
 
-@pytest.mark.xfail(strict=True, reason=WIRING)
 @pytest.mark.parametrize(("real", "encoded"), ENCODED_KEYS)
 def test_an_upload_named_encoded_in_its_event_is_ingested(real: str, encoded: str) -> None:
     world = FakeStack()

@@ -73,7 +73,7 @@ def plan_ingest(event: RawEvent, settings: IngestSettings, store: ObjectStore) -
     request = parse_plan_ingest(event)
     run_id, key, version = request["run_id"], request["source"]["key"], request["source"]["version"] or None
     try:
-        size = store.size(key, version)
+        key, size = keys.resolve_upload(key, lambda name: store.size(name, version))  # as given, else URL-decoded
     except Exception as exc:  # the object is gone or unreadable: a file problem, not a bug
         raise InvalidLabelFile(f"cannot read s3://{store.bucket}/{key}: {exc}; upload the file again") from exc
     head = store.read_range(key, 0, min(size, HEAD_BYTES), version)
@@ -138,7 +138,9 @@ def ingest_chunk(event: RawEvent, settings: IngestSettings, store: ObjectStore, 
     header = csvfile.Header.from_json(plan["header"])
     index = chunk["chunk"]
     rules = ingest.Rules(settings.stack.bucket, settings.image_bucket, settings.min_confidence, plan["scale"])
-    data = store.read_range(source["key"], chunk["start"], chunk["end"], source["version"] or None)
+    _, data = keys.resolve_upload(  # the key as the event gave it, else URL-decoded (keys.resolve_upload)
+        source["key"], lambda name: store.read_range(name, chunk["start"], chunk["end"], source["version"] or None)
+    )
     result = ingest.validate_chunk(data, index, chunk["first_line"], header, rules)
     requests = labels.put_items(ingest.label_item(run_id, row) for row in result.accepted)
     saved = result.to_json()
