@@ -61,6 +61,11 @@ class JobSpec:
         return keys.job_name(self.run_id, self.part)
 
 
+def task_title(batch_size: int) -> str:
+    """The job's title in the reviewers' portal: a task shows up to ``batch_size`` images (a label's last fewer)."""
+    return "Confirm the label of 1 image" if batch_size == 1 else f"Confirm the labels of up to {batch_size} images"
+
+
 def create_labeling_job_request(spec: JobSpec, settings: LabelingSettings) -> CreateLabelingJobRequestTypeDef:
     """The ``CreateLabelingJob`` request of a custom bulk-QA job (contracts file section 4)."""
     per_task = f"{spec.tasks} screens" if spec.tasks != 1 else "1 screen"
@@ -78,7 +83,7 @@ def create_labeling_job_request(spec: JobSpec, settings: LabelingSettings) -> Cr
             "UiConfig": {"UiTemplateS3Uri": spec.template_uri},
             "PreHumanTaskLambdaArn": settings.pre_labeling_arn,
             "TaskKeywords": ["Image", "Classification", "Verification"],
-            "TaskTitle": settings.task_title[:128],
+            "TaskTitle": (settings.task_title or task_title(settings.batch_size))[:128],
             "TaskDescription": (f"Uncheck the images that do not show the named label ({per_task}, run {spec.run_id})")[
                 :255
             ],

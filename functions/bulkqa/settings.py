@@ -252,7 +252,9 @@ class LabelingSettings:
     task_time_limit: int
     task_availability: int
     max_concurrent_tasks: int
+    #: the job's title for the reviewers; "" = derived from ``batch_size`` (:func:`bulkqa.labeling.task_title`)
     task_title: str
+    batch_size: int = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +316,8 @@ def labeling_settings(environ: Mapping[str, str] | None = None) -> LabelingSetti
         task_time_limit=env.integer("TASK_TIME_LIMIT_SECONDS"),
         task_availability=env.integer("TASK_AVAILABILITY_SECONDS"),
         max_concurrent_tasks=env.integer("MAX_CONCURRENT_TASKS"),
-        task_title=env.text("TASK_TITLE", default="Confirm the labels of 25 images"),
+        task_title=env.text("TASK_TITLE", default=""),
+        batch_size=env.integer("BATCH_SIZE"),
     )
     env.done()
     return settings

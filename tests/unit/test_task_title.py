@@ -31,10 +31,8 @@ ENV = {
     "MAX_CONCURRENT_TASKS": "1000",
 }
 SPEC = JobSpec("labels-0123456789", 0, "s3://bkt/m.manifest", 4, "s3://bkt/t.html", "s3://bkt/out/")
-WIRING = "needs the labeling settings to carry BatchSize (report of helper 12: labeling.py, settings.py, template)"
 
 
-@pytest.mark.xfail(strict=True, reason=WIRING)
 @pytest.mark.parametrize(
     ("batch_size", "title"),
     [
@@ -50,7 +48,6 @@ def test_task_title_names_the_batch_size(batch_size: int, title: str) -> None:
     assert request["HumanTaskConfig"]["TaskTitle"] == title
 
 
-@pytest.mark.xfail(strict=True, reason=WIRING)
 @pytest.mark.parametrize("function", ["StartLabelingJobFunction", "OnLabelingJobEventFunction"])
 def test_labeling_functions_are_told_the_batch_size(function: str) -> None:
     resources = cfn.load(ROOT / "template.yaml")["Resources"]
