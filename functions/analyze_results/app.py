@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from bulkqa import analyze_step, deps, log, metrics, settings
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from bulkqa.model import AnalyzeResult
     from bulkqa.ports import LambdaContext, RawEvent
 
@@ -25,13 +23,9 @@ def lambda_handler(event: RawEvent, context: LambdaContext) -> AnalyzeResult:
 
 
 def _emit(result: AnalyzeResult) -> None:
-    """The run's reviewed images (EMF): reviewed, confirmed and, when the result says, disconfirmed."""
-    reviewed, pct_correct = result["reviewed"], result["pct_correct"]
-    if not reviewed:
+    """The run's reviewed images (EMF): reviewed, confirmed and disconfirmed."""
+    if not result["reviewed"]:
         return
-    metrics.count(metrics.IMAGES_REVIEWED, reviewed)
-    if pct_correct is not None:
-        metrics.count(metrics.IMAGES_CONFIRMED, round(reviewed * pct_correct / 100))
-    disconfirmed = cast("Mapping[str, object]", result).get("disconfirmed")
-    if isinstance(disconfirmed, int):
-        metrics.count(metrics.IMAGES_DISCONFIRMED, disconfirmed)
+    metrics.count(metrics.IMAGES_REVIEWED, result["reviewed"])
+    metrics.count(metrics.IMAGES_CONFIRMED, result["confirmed"])
+    metrics.count(metrics.IMAGES_DISCONFIRMED, result["disconfirmed"])

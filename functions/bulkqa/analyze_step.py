@@ -85,6 +85,8 @@ def analyze(
         "partial": partial,
         "rows": counts,
         "reviewed": report["totals"]["total"],
+        "confirmed": report["totals"]["confirmed"],
+        "disconfirmed": report["totals"]["disconfirmed"],
         "pct_correct": report["totals"]["pct_correct"],
     }
     log.info("analysis written", **result)

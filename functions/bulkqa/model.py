@@ -324,4 +324,6 @@ class AnalyzeResult(TypedDict):
     partial: bool
     rows: IngestRows
     reviewed: int | None
+    confirmed: int
+    disconfirmed: int
     pct_correct: float | None

@@ -307,6 +307,8 @@ def test_analyze_writes_the_reports_and_returns_the_totals(partial: bool) -> Non
         "partial": partial,
         "rows": {"total": 9, "accepted": 9, "rejected": 0, "below_min_confidence": 0, "blank_lines": 0},
         "reviewed": 9,
+        "confirmed": 7,
+        "disconfirmed": 2,
         "pct_correct": pytest.approx(100 * 7 / 9),
     }
     files = {key[len(prefix) :] for key in world.store.keys(prefix)}
