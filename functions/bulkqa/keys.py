@@ -199,6 +199,9 @@ def _top_prefix(key: str) -> str:
     return key.split("/", 1)[0] + "/"
 
 
+#: Where Step Functions writes the Distributed Maps' child outputs (the ASL's ``ResultWriter`` prefixes lie under it)
+MAP_RESULTS_PREFIX = "map-runs/"
+
 #: Every top-level prefix the stack writes to in its bucket, derived from the key functions above (a new
 #: key function under a new prefix must be added here). Image keys under them are refused: reviewers must
 #: never receive links to the stack's own files (uploads, run files, reports).
@@ -208,6 +211,7 @@ STACK_PREFIXES: tuple[str, ...] = tuple(
             _top_prefix(key)
             for key in (
                 UPLOAD_PREFIX,
+                MAP_RESULTS_PREFIX,
                 plan_key("r"),
                 chunk_result_key("r", 0),
                 rejected_key("r"),

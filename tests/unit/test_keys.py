@@ -146,7 +146,7 @@ def _every_key_function() -> list[str]:
 
 
 def test_the_stack_prefixes_cover_every_key_the_stack_writes() -> None:
-    assert keys.STACK_PREFIXES == ("incoming/", "reports/", "runs/")
+    assert keys.STACK_PREFIXES == ("incoming/", "map-runs/", "reports/", "runs/")
     written = _every_key_function()
     assert len(written) >= 10
     for key in [*written, keys.UPLOAD_PREFIX + "labels.csv"]:
@@ -306,3 +306,28 @@ def test_a_key_that_decoding_does_not_change_is_tried_once(key: str) -> None:
 def test_the_run_id_reads_the_same_for_an_encoded_key() -> None:
     assert keys.run_id_for(BUCKET, "incoming/my+labels.csv", "v1").startswith("my-labels-")
     assert keys.run_id_for(BUCKET, "incoming/%C3%A9tiquettes.csv", "v1").startswith("tiquettes-")
+
+
+def test_the_state_machine_writes_only_under_the_stack_prefixes() -> None:
+    """The Distributed Maps' ResultWriter prefixes are stack prefixes too: image keys there are refused."""
+    import json
+    import pathlib
+
+    asl = pathlib.Path(__file__).resolve().parents[2] / "statemachine" / "bulk_qa.asl.json"
+    prefixes: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            writer = node.get("ResultWriter")
+            if isinstance(writer, dict):
+                prefixes.append(str(writer["Parameters"]["Prefix"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(asl.read_text(encoding="utf-8")))
+    assert len(prefixes) == 2
+    for prefix in prefixes:
+        assert keys.stack_prefix_of(prefix + "/x") == keys.MAP_RESULTS_PREFIX, prefix
