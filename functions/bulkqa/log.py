@@ -119,20 +119,3 @@ def inject_lambda_context(handler: Callable[[_E, _C], _R]) -> Callable[[_E, _C],
         return decorated(event, context)
 
     return wrapper
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record for a plain :mod:`logging` logger (the local cloud's own records).
-
-    Level, message, the call's ``fields`` and the exception if any, one physical line per record
-    (:func:`bulkqa.jsonl.dumps_line`), like the functions' Powertools records.
-    """
-
-    def format(self, record: logging.LogRecord) -> str:
-        body: dict[str, object] = {"level": record.levelname, "message": record.getMessage()}
-        fields = getattr(record, "fields", None)
-        if isinstance(fields, dict):
-            body.update(fields)
-        if record.exc_info:
-            body["exception"] = self.formatException(record.exc_info)
-        return dumps_line(body, default=str)

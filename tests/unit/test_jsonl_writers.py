@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from pathlib import Path
 
 import pytest
 
-from bulkqa import batching, jsonl, keys
-from bulkqa.log import JsonFormatter
+from bulkqa import batching, jsonl, keys, log
 from bulkqa.rows import AcceptedRow
 
 BREAKERS = ["\u2028", "\u2029", "\u0085"]
@@ -39,12 +37,18 @@ def test_a_manifest_line_is_one_line_whatever_the_label(breaker: str) -> None:
 
 
 @pytest.mark.parametrize("breaker", BREAKERS)
-def test_a_log_record_is_one_line_whatever_its_fields(breaker: str) -> None:
-    record = logging.LogRecord("bulkqa", logging.INFO, __file__, 1, f"label {breaker}", None, None)
-    record.fields = {"label": f"Crab{breaker}", "path": Path("x")}
-    text = JsonFormatter().format(record)
-    one_physical_line(text)
-    assert json.loads(text) == {"level": "INFO", "message": f"label {breaker}", "label": f"Crab{breaker}", "path": "x"}
+def test_a_log_record_is_one_line_whatever_its_fields(breaker: str, capsys: pytest.CaptureFixture[str]) -> None:
+    log.info(f"label {breaker}", label=f"Crab{breaker}", path=Path("x"))
+    text = capsys.readouterr().out
+    assert text.endswith("\n")
+    one_physical_line(text[:-1])
+    record = json.loads(text)
+    assert (record["level"], record["message"], record["label"], record["path"]) == (
+        "INFO",
+        f"label {breaker}",
+        f"Crab{breaker}",
+        "x",
+    )
 
 
 def test_spill_files_keep_labels_with_line_breakers(tmp_path: Path) -> None:
