@@ -18,7 +18,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# what `make demo` needs: boto3, moto, python-liquid, PyYAML, Jinja2 (pyproject.toml [project.dependencies])
+# what `make demo` needs: boto3, moto, python-liquid, PyYAML, Jinja2, aws-lambda-powertools (pyproject.toml [project.dependencies])
 $(VENV)/.demo: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
