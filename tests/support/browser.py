@@ -1,7 +1,8 @@
 """Headless Chromium as the browser tests start it (Debian's package, driven by Playwright), and the
 reviewer's page in it.
 
-The worker page is rendered exactly as in the unit tests (bulkqa_local.liquid_gt), then AWS's
+The worker page (bulkqa.worker_page.worker_template(): the Liquid template with the shared grid.css and
+grid.js inlined) is rendered exactly as in the unit tests (bulkqa_local.liquid_gt), then AWS's
 crowd-html-elements.js <script src> is replaced by our stand-in, inlined: AWS's script cannot be
 fetched offline, and the stand-in reproduces its documented output format
 ({"<name>": {"<value>": true|false}} for every crowd-checkbox) and sets window.__crowdAnswer on
@@ -25,6 +26,7 @@ from typing import Any, NoReturn
 
 import pytest
 
+from bulkqa import worker_page
 from bulkqa_local import liquid_gt
 from tests.support.batches import Batch
 
@@ -73,7 +75,6 @@ def sync_api(chromium: Path | None = None) -> Any:
 
 REPO = Path(__file__).resolve().parents[2]
 STANDIN = REPO / "local" / "bulkqa_local" / "static" / "crowd-html-elements-standin.js"
-TEMPLATE = REPO / "functions" / "bulkqa" / "templates" / "worker_task.liquid.html"
 CROWD_TAG = '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>'
 
 
@@ -125,7 +126,8 @@ def fake_presign(uri: str) -> str:
 
 
 def page_html(batch: Batch) -> str:
-    rendered = liquid_gt.render_worker_template(TEMPLATE.read_text("utf-8"), batch.task_input, fake_presign)
+    template = worker_page.worker_template().decode("utf-8")  # the page as uploaded: the grid inlined
+    rendered = liquid_gt.render_worker_template(template, batch.task_input, fake_presign)
     assert rendered.count(CROWD_TAG) == 1
     # AWS's crowd-html-elements.js cannot be loaded offline: inline the local stand-in in its place.
     standin = STANDIN.read_text("utf-8")

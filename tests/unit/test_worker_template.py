@@ -16,7 +16,7 @@ from importlib import resources
 import liquid
 import pytest
 
-from bulkqa import consolidation
+from bulkqa import consolidation, worker_page
 from bulkqa.errors import MalformedAnswer
 from bulkqa_local import liquid_gt
 from tests.support.batches import Batch, build_batch, image_names, make_batch
@@ -26,7 +26,12 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 
 
 def template_source() -> str:
-    return (resources.files("bulkqa") / "templates" / "worker_task.liquid.html").read_text("utf-8")
+    """The template as start_labeling_job uploads it: the Liquid file with grid.css and grid.js inlined."""
+    return worker_page.worker_template().decode("utf-8")
+
+
+def raw_file(name: str) -> str:
+    return (resources.files("bulkqa") / "templates" / name).read_text("utf-8")
 
 
 def fake_presign(uri: str) -> str:
@@ -332,3 +337,57 @@ def test_to_json_escape_escape_once_skip_autoescape() -> None:
     )
     assert env.from_string("{{ s | escape_once }}").render(s="&amp; &lt; < &") == "&amp; &lt; &lt; &amp;"
     assert env.from_string("{{ s | skip_autoescape }}").render(s="<b>raw</b>") == "<b>raw</b>"
+
+
+# --- assembly: the shared grid inlined ------------------------------------------------------------
+
+
+def test_the_raw_file_holds_each_marker_once_and_the_uploaded_page_none() -> None:
+    raw = raw_file("worker_task.liquid.html")
+    page = template_source()
+    for name in worker_page.INLINED:
+        marker = worker_page.MARKER.format(name=name)
+        assert raw.count(marker) == 1
+        assert marker not in page
+        assert raw_file(name).strip("\n") in page  # inlined verbatim
+    assert page.rstrip().endswith('window.bqGrid.mount(document.getElementById("bq"));\n</script>')
+    dom = parse(render(make_batch(2)))
+    assert len(dom.find_all("style")) == 1
+    assert len(dom.find_all("script")) == 2  # AWS's, then grid.js with the mount call
+
+
+@pytest.mark.parametrize("name", worker_page.INLINED)
+def test_grid_files_are_liquid_safe_and_never_use_markup_sinks(name: str) -> None:
+    text = raw_file(name)
+    for token in ("{{", "{%", "{#", "</style", "</script"):
+        assert token not in text
+    if name.endswith(".js"):
+        code = re.sub(r"/\*.*?\*/", "", text, flags=re.S)  # the header comment names what is banned
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert sink not in code, sink
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "complaint"),
+    [
+        ("grid.css", ".a { color: red }\n.b {{ }}", "'{{'"),
+        ("grid.js", "var a = '{% raw %}';", "'{%'"),
+        ("grid.js", "var a = '</script>';", "'</script'"),
+    ],
+)
+def test_an_unsafe_grid_file_is_refused(monkeypatch: pytest.MonkeyPatch, name: str, text: str, complaint: str) -> None:
+    real = worker_page._read
+    monkeypatch.setattr(worker_page, "_read", lambda n: text if n == name else real(n))
+    with pytest.raises(worker_page.TemplateAssemblyError, match=re.escape(complaint)):
+        worker_page.worker_template()
+
+
+def test_a_missing_marker_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = worker_page._read
+    monkeypatch.setattr(
+        worker_page,
+        "_read",
+        lambda n: real(n).replace("/* @bulkqa-inline grid.js */", "") if n.endswith(".html") else real(n),
+    )
+    with pytest.raises(worker_page.TemplateAssemblyError, match=r"grid\.js"):
+        worker_page.worker_template()
