@@ -425,3 +425,21 @@ def test_routes_are_read_from_the_template() -> None:
     auth = JwtAuth("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool", ("client1",), (SCOPE,))
     assert routes == [Route("GET", "/", "fn", None), Route("ANY", "/api/{proxy+}", "fn", auth)]
     assert auth.user_pool_id == "us-east-1_pool"
+
+
+def test_reviewer_client_signs_in_and_calls_the_api(server: tuple[ReviewServer, FakeCloud], pool: Pool) -> None:
+    from bulkqa_local.review_client import ReviewApiError, ReviewerClient, SignInFailed
+
+    running, _ = server
+    bob = ReviewerClient(running.url, "bob", "Temp-pass-2!", running.cognito_endpoint, client_id=pool.client_id)
+    assert bob.password != "Temp-pass-2!"  # NEW_PASSWORD_REQUIRED answered
+    response = bob.call("GET", "api/jobs")
+    assert response.status == 200
+    assert response.body["event"]["requestContext"]["authorizer"]["jwt"]["claims"]["username"] == "bob"
+    again = ReviewerClient(running.url, "bob", bob.password, running.cognito_endpoint, client_id=pool.client_id)
+    assert again.call("GET", "api/jobs", token=again.id_token).status == 401
+    with pytest.raises(SignInFailed):
+        ReviewerClient(running.url, "bob", "wrong", running.cognito_endpoint, client_id=pool.client_id)
+    with pytest.raises(ReviewApiError) as raised:
+        bob._expect("GET", "nowhere", None, 200)
+    assert raised.value.status == 404
