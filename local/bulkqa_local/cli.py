@@ -1,4 +1,4 @@
-"""The ``bulkqa`` command: ``demo``, ``analyze`` and ``invoke``."""
+"""The ``bulkqa`` command: ``demo``, ``analyze``, ``invoke`` and ``serve``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="bulkqa", description="bulk-label-qa: check, at volume, the labels your model assigned."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    from . import analyze_cmd, demo, invoke_cmd
+    from . import analyze_cmd, demo, invoke_cmd, serve
 
     demo_parser = commands.add_parser("demo", help="run the whole workflow locally on a labels CSV")
     demo.add_arguments(demo_parser)
@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     invoke_cmd.add_arguments(invoke_parser)
     invoke_parser.set_defaults(run=invoke_cmd.run)
+    serve_parser = commands.add_parser(
+        "serve", help="the local stack with the self-hosted reviewer page on 127.0.0.1, for people to review"
+    )
+    serve.add_arguments(serve_parser)
+    serve_parser.set_defaults(run=serve.run)
     args = parser.parse_args(argv)
     from .moto_speedups import MotoVersionError
 

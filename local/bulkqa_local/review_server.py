@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
@@ -307,10 +307,6 @@ def placeholder_svg(key: str) -> bytes:
 
 
 # ------------------------------------------------------------------------------------------------ server
-class _Log(Protocol):
-    def __call__(self, message: str) -> None: ...
-
-
 _S3_URL = re.compile(
     r"https://(?:(?P<vbucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])\.s3(?:[.\-](?P<vregion>[a-z0-9\-]+))?\.amazonaws\.com"
     r"|s3(?:[.\-](?P<pregion>[a-z0-9\-]+))?\.amazonaws\.com/(?P<pbucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]))"
@@ -328,11 +324,11 @@ class ReviewServer:
         port: int = 0,
         api: str = "ReviewApi",
         routes: list[Route] | None = None,
-        log: _Log | None = None,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         self.cloud = cloud
         self.routes = routes if routes is not None else routes_from_template(cloud, api)
-        self.log: _Log = log or (lambda message: None)
+        self.log: Callable[[str], None] = log or (lambda message: None)
         self._requested_port = port
         self._offset = 0.0
         self._offset_lock = threading.Lock()
@@ -420,10 +416,10 @@ class ReviewServer:
             else:
                 self._saved_clock = (clock, getattr(clock, "now"))  # noqa: B009
                 setattr(clock, "now", self.now)  # noqa: B010  # every reader calls clock.now()
-        self._run_sweeper()
+        self.sweep()
         return self.now()
 
-    def _run_sweeper(self) -> None:
+    def sweep(self) -> None:
         """The scheduled sweeper's runs during skipped time, collapsed into one (if the stack has one)."""
         name = self.cloud.stack.refs.get("ReviewSweeperFunction")
         if not name or name not in self.cloud.functions:
