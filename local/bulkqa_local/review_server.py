@@ -308,8 +308,8 @@ def placeholder_svg(key: str) -> bytes:
 
 # ------------------------------------------------------------------------------------------------ server
 _S3_URL = re.compile(
-    r"https://(?:(?P<vbucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])\.s3(?:[.\-](?P<vregion>[a-z0-9\-]+))?\.amazonaws\.com"
-    r"|s3(?:[.\-](?P<pregion>[a-z0-9\-]+))?\.amazonaws\.com/(?P<pbucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]))"
+    r"https://(?:(?P<vbucket>[a-z0-9][a-z0-9.\-]{0,61}[a-z0-9])\.s3(?:[.\-](?P<vregion>[a-z0-9\-]+))?\.amazonaws\.com"
+    r"|s3(?:[.\-](?P<pregion>[a-z0-9\-]+))?\.amazonaws\.com/(?P<pbucket>[a-z0-9][a-z0-9.\-]{0,61}[a-z0-9]))"
     r"/(?P<rest>[^\"\s\\]*)"
 )
 

@@ -443,3 +443,23 @@ def test_reviewer_client_signs_in_and_calls_the_api(server: tuple[ReviewServer, 
     with pytest.raises(ReviewApiError) as raised:
         bob._expect("GET", "nowhere", None, 200)
     assert raised.value.status == 404
+
+
+def test_s3_urls_of_both_styles_are_rewritten(server: tuple[ReviewServer, FakeCloud]) -> None:
+    running, _ = server
+    q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60"
+    text = json.dumps(
+        [
+            f"https://b1.s3.us-east-1.amazonaws.com/a/b%20c.jpg?{q}",
+            f"https://b1.s3.amazonaws.com/a.jpg?{q}",
+            f"https://s3.us-east-1.amazonaws.com/my.bucket/x/y.png?{q}",
+            "https://example.com/a.jpg",
+        ]
+    )
+    assert json.loads(running.rewrite_s3_urls(text)) == [
+        f"{running.origin}/_local/s3/b1/a/b%20c.jpg?{q}",
+        f"{running.origin}/_local/s3/b1/a.jpg?{q}",
+        f"{running.origin}/_local/s3/my.bucket/x/y.png?{q}",
+        "https://example.com/a.jpg",
+    ]
+    assert running.add_img_origin("default-src 'none'") == f"default-src 'none'; img-src {running.origin}"
