@@ -135,7 +135,15 @@ def routes_from_template(cloud: LocalCloud, api: str = "ReviewApi") -> list[Rout
     """
     provided = getattr(cloud, "http_routes", None)
     if callable(provided):
-        return [_as_route(r) for r in provided(api)]
+        try:
+            found = [_as_route(r) for r in provided(api)]
+        except KeyError as exc:
+            raise ReviewServerError(
+                f"the local stack has no {api}: start it with ReviewBackend=SelfHosted and try again"
+            ) from exc
+        if not found:
+            raise ReviewServerError(f"no function declares an HttpApi event on {api}: nothing to serve")
+        return found
     stack = cloud.stack
     resources = stack.resources
     if api not in resources:
@@ -186,7 +194,8 @@ def _as_route(value: object) -> Route:
     if auth and auth != "NONE":
         read: Callable[[str], Any] = auth.get if isinstance(auth, Mapping) else lambda name: getattr(auth, name, None)
         jwt = JwtAuth(str(read("issuer")), tuple(read("audience") or ()), tuple(read("scopes") or ()))
-    return Route(str(get("method")).upper(), str(get("path")), str(get("function")), jwt)
+    function = get("function") or get("function_name")
+    return Route(str(get("method")).upper(), str(get("path")), str(function), jwt)
 
 
 # ------------------------------------------------------------------------------------------ JWT authorizer
@@ -420,27 +429,26 @@ class ReviewServer:
         return self.now()
 
     def sweep(self) -> None:
-        """The scheduled sweeper's runs during skipped time, collapsed into one (if the stack has one)."""
-        name = self.cloud.stack.refs.get("ReviewSweeperFunction")
-        if not name or name not in self.cloud.functions:
-            return
+        """Run the stack's scheduled functions (the sweeper) once, as EventBridge Scheduler's next tick would.
+
+        Uses the local cloud's ``schedules``/``fire_schedule`` when it records them, else invokes
+        ``ReviewSweeperFunction`` with an empty input (a ScheduleV2 target without ``Input``).
+        """
         from .cloud import HandlerError
 
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.scheduler",
-            "account": ACCOUNT,
-            "time": datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self.cloud.stack.region,
-            "resources": [],
-            "detail": {},
-        }
+        cloud: Any = self.cloud
+        schedules = getattr(cloud, "schedules", None)
+        fire = getattr(cloud, "fire_schedule", None)
         try:
-            self.cloud.invoke(name, event)
+            if schedules is not None and callable(fire):
+                for schedule in list(schedules):
+                    fire(schedule["name"])
+                return
+            name = self.cloud.stack.refs.get("ReviewSweeperFunction")
+            if name and name in self.cloud.functions:
+                self.cloud.invoke(name, {})
         except HandlerError as exc:
-            self.log(f"sweeper failed: {exc.error_type}")
+            self.log(f"scheduled function failed: {exc.error_type}")
 
     # -------------------------------------------------------------- rewriting
     def rewrite_s3_urls(self, text: str) -> str:
