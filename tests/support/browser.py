@@ -117,6 +117,11 @@ def _photo_for(url: str) -> bytes:
     return _PHOTOS[seed]
 
 
+def image_png(url: str) -> bytes:
+    """The generated PNG served for an image URL (the same picture for the same URL without its query)."""
+    return _photo_for(url)
+
+
 # --- the page --------------------------------------------------------------------------------------
 
 
@@ -177,10 +182,12 @@ class Reviewer:
         return " ".join(self.page.locator("[data-qa-count]").inner_text().split())
 
     def checked(self) -> list[bool]:
-        return self.page.eval_on_selector_all("crowd-checkbox", "els => els.map(e => e.checked)")
+        return [bool(c) for c in self.page.eval_on_selector_all("crowd-checkbox", "els => els.map(e => e.checked)")]
 
     def lightbox_open(self) -> bool:
-        return self.page.evaluate("() => { const lb = document.querySelector('.bq-lb'); return !!lb && !lb.hidden; }")
+        return bool(
+            self.page.evaluate("() => { const lb = document.querySelector('.bq-lb'); return !!lb && !lb.hidden; }")
+        )
 
     def close(self) -> None:
         self.context.close()
