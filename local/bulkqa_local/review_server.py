@@ -482,6 +482,7 @@ class _Handler(BaseHTTPRequestHandler):
     owner: ReviewServer
     protocol_version = "HTTP/1.1"
     server_version = "bulkqa-local-apigw"
+    sys_version = ""  # no "Python/3.x" in the Server header
 
     def log_message(self, format: str, *args: Any) -> None:  # the base class's name
         """http.server's own log lines would name the query string: :meth:`_log` logs instead."""

@@ -139,3 +139,41 @@ def test_serve_stop_writes_the_partial_report(tmp_path: Path) -> None:
     report = json.loads((served.out / "report.json").read_text())
     assert report["totals"]["confirmed"] == len(task["images"])
     assert report["totals"]["unreviewed"] > 0
+
+
+def test_serve_clock_expires_the_rest_and_the_run_ends(tmp_path: Path) -> None:
+    """POST /_local/clock past the job's availability: the sweeper expires the unanswered screens (their
+    images count as unreviewed) and the workflow resumes by itself."""
+    served = Served(tmp_path, csv_path=_small_csv(tmp_path), reviewers=1, workers=1, batch_size=5)
+    info = served.info()
+    person = info["reviewers"][0]
+    dave = ReviewerClient(
+        info["url"], person["username"], person["password"], info["cognitoEndpoint"], client_id=info["clientId"]
+    )
+    job = _jobs(dave)[0]
+    task = dave.next(job)
+    assert task is not None
+    dave.answer(task["task_id"], task["lease_id"], {f"image-{i['id']}": {"correct": True} for i in task["images"]})
+    held = dave.next(job)  # a lease that will run out with the clock
+    assert held is not None
+    request = urllib.request.Request(
+        info["url"] + "_local/clock", data=json.dumps({"advance": 40 * 24 * 3600}).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:  # loopback
+        assert response.status == 200
+    result = served.finish()
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert not result.stopped
+    report = json.loads((served.out / "report.json").read_text())
+    assert report["totals"]["confirmed"] == len(task["images"])
+    assert report["totals"]["unreviewed"] == 12 - len(task["images"])
+
+
+def test_serve_flags_are_checked_before_anything_starts(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from bulkqa_local.cli import main
+
+    assert main(["serve", "--workers", "3", "--reviewers", "2", "--out", str(tmp_path)]) == 2
+    assert main(["serve", "--csv", str(tmp_path / "missing.csv"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--workers 3 needs at least as many reviewers" in err and "missing.csv does not exist" in err
+    assert not (tmp_path / "serve.json").exists()
