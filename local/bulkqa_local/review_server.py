@@ -18,6 +18,16 @@
   then runs once (the schedule's runs during the skipped time, collapsed into one).
 
 Tokens and presigned query strings are never logged.
+
+In tests::
+
+    with LocalCloud({"ReviewBackend": "SelfHosted", "WorkteamArn": ""}) as cloud, ReviewServer(cloud) as server:
+        cloud.upload("incoming/x.csv", data)  # starts the workflow
+        alice = ReviewerClient(server.url, "alice", temporary_password, server.cognito_endpoint)
+        ...
+
+(``bulkqa_local.serve.create_accounts(cloud, n)`` makes reviewer accounts; ``server.advance(seconds)`` is
+``POST /_local/clock``.)
 """
 
 from __future__ import annotations
@@ -346,6 +356,7 @@ class ReviewServer:
         self._thread: threading.Thread | None = None
         self._saved_env: list[tuple[dict[str, str], str, str | None]] = []
         self._saved_clock: tuple[object, object] | None = None
+        self._cognito: Any = None
 
     # -------------------------------------------------------------- lifecycle
     @property
@@ -472,10 +483,13 @@ class ReviewServer:
 
     # -------------------------------------------------------------- AWS clients
     def cognito(self) -> CognitoIdentityProviderClient:
-        client: CognitoIdentityProviderClient = self.cloud.admin.client(
-            "cognito-idp", region_name=self.cloud.stack.region
-        )
-        return client
+        """The runner's cognito-idp client on moto (one for the server: boto3 clients are thread-safe)."""
+        with self._offset_lock:
+            if self._cognito is None:
+                make: Any = self.cloud.admin.client  # the runner's session: not counted as the stack's usage
+                self._cognito = make("cognito-idp", region_name=self.cloud.stack.region)
+            client: CognitoIdentityProviderClient = self._cognito
+            return client
 
 
 class _Handler(BaseHTTPRequestHandler):
