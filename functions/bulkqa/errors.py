@@ -50,3 +50,16 @@ class LabelingJobNotFound(BulkQAError):
 
 class RowsDoNotAddUp(RuntimeError):
     """The rows of the chunk results do not add up after duplicates were settled (a bug, never bad input)."""
+
+
+class UnknownJob(BulkQAError):
+    """A review job that this stack's review table does not hold (the self-hosted backend; HTTP 404)."""
+
+
+class UnknownTask(BulkQAError):
+    """A review task id that does not parse or names no task of an existing job (HTTP 404)."""
+
+
+class LeaseConflict(BulkQAError):
+    """The caller does not hold this task's lease (another reviewer's, expired and taken, or answered
+    differently already; HTTP 409). Nothing was written."""

@@ -23,6 +23,10 @@ from .errors import SettingsError
 
 Kind = Literal["integer", "decimal", "choice", "pattern"]
 
+#: The ReviewBackend parameter's values: who reviews the screens.
+GROUND_TRUTH = "GroundTruth"
+SELF_HOSTED = "SelfHosted"
+
 
 def _pieces(low: int, high: int, digits: int) -> list[tuple[int, int, int]]:
     """[low, high], numbers of ``digits`` digits, as blocks (start, end, k): a fixed prefix, one digit
@@ -127,14 +131,16 @@ class Setting:
 
 
 PARAMETERS: tuple[Setting, ...] = (
+    Setting("ReviewBackend", "REVIEW_BACKEND", "choice", GROUND_TRUTH, choices=(GROUND_TRUTH, SELF_HOSTED)),
+    # empty is accepted here; labeling_settings requires it with Ground Truth (the template's Rules entry
+    # WorkteamForGroundTruth says the same at deployment)
     Setting(
         "WorkteamArn",
         "WORKTEAM_ARN",
         "pattern",
         "",
-        regex="^arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:workteam/.+$",
-        meaning="the ARN of a SageMaker work team (arn:aws:sagemaker:<region>:<account>:workteam/...)",
-        required=True,
+        regex="^$|^arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:workteam/.+$",
+        meaning="empty or the ARN of a SageMaker work team (arn:aws:sagemaker:<region>:<account>:workteam/...)",
     ),
     Setting("BatchSize", "BATCH_SIZE", "integer", "25", 1, 100),
     Setting("WorkersPerObject", "WORKERS_PER_OBJECT", "integer", "1", 1, 9),
@@ -255,6 +261,25 @@ class LabelingSettings:
     #: the job's title for the reviewers; "" = derived from ``batch_size`` (:func:`bulkqa.labeling.task_title`)
     task_title: str
     batch_size: int = 25
+    review_backend: str = GROUND_TRUTH  # GroundTruth | SelfHosted (bulkqa.deps.review_backend)
+    review_table: str = ""  # the self-hosted backend's table (REVIEW_TABLE_NAME); "" with Ground Truth
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSettings:
+    """What the self-hosted review functions (the API, the sweeper) know."""
+
+    stack: StackSettings
+    review_table: str
+    user_pool_id: str
+    user_pool_client_id: str
+    cognito_endpoint: str
+    image_bucket: str  # an extra bucket images may live in; "" for none
+    workers_per_object: int
+    task_time_limit: int
+    task_availability: int
+    region: str
+    review_backend: str = SELF_HOSTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +343,35 @@ def labeling_settings(environ: Mapping[str, str] | None = None) -> LabelingSetti
         max_concurrent_tasks=env.integer("MAX_CONCURRENT_TASKS"),
         task_title=env.text("TASK_TITLE", default=""),
         batch_size=env.integer("BATCH_SIZE"),
+        review_backend=env.setting("REVIEW_BACKEND"),
+        review_table=env.text("REVIEW_TABLE_NAME", default=""),
+    )
+    if settings.review_backend == GROUND_TRUTH and not settings.workteam_arn:
+        env.problems.append(
+            "WORKTEAM_ARN is empty: the GroundTruth review backend needs a work team "
+            "(set WorkteamArn, or ReviewBackend=SelfHosted)"
+        )
+    if settings.review_backend == SELF_HOSTED and not settings.review_table:
+        env.problems.append("REVIEW_TABLE_NAME is not set: the SelfHosted review backend keeps its queue there")
+    env.done()
+    return settings
+
+
+def review_settings(environ: Mapping[str, str] | None = None) -> ReviewSettings:
+    """The review API's and the sweeper's settings (every variable is required but IMAGE_BUCKET_NAME)."""
+    env = _Env(environ)
+    settings = ReviewSettings(
+        stack=_stack(env),
+        review_table=env.text("REVIEW_TABLE_NAME"),
+        user_pool_id=env.text("USER_POOL_ID"),
+        user_pool_client_id=env.text("USER_POOL_CLIENT_ID"),
+        cognito_endpoint=env.text("COGNITO_ENDPOINT"),
+        image_bucket=env.setting("IMAGE_BUCKET_NAME"),
+        workers_per_object=env.integer("WORKERS_PER_OBJECT"),
+        task_time_limit=env.integer("TASK_TIME_LIMIT_SECONDS"),
+        task_availability=env.integer("TASK_AVAILABILITY_SECONDS"),
+        region=env.text("AWS_REGION", default="us-east-1"),
+        review_backend=env.setting("REVIEW_BACKEND"),
     )
     env.done()
     return settings

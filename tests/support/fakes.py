@@ -4,7 +4,8 @@ Each fake keeps the behaviour of its adapter that the steps rely on, and nothing
 
     store = FakeStore("bkt")              # keys() sorted, read_range by byte offsets, versions, put_file, copy
     labels = FakeLabelsTable()            # put_items counts BatchWriteItem requests (25 items each);
-                                          # set_verdicts is False for an unknown item; run_items in the
+                                          # set_verdicts is False for an unknown item, with a version a
+                                          # stale one changes nothing (True); run_items in the
                                           # adapter's order (partition, then item id), projected
     runs = FakeRunsTable()                # register_run is False the second time (conditional put)
     backend = FakeReviewBackend()         # start is idempotent; finish(name, "Completed") ends a job
@@ -162,12 +163,25 @@ class FakeLabelsTable:
         return requests
 
     def set_verdicts(
-        self, run_id: str, item: str, confirms: int, rejects: int, reviewers: Mapping[str, str], job: str, batch: str
+        self,
+        run_id: str,
+        item: str,
+        confirms: int,
+        rejects: int,
+        reviewers: Mapping[str, str],
+        job: str,
+        batch: str,
+        version: int | None = None,
     ) -> bool:
         self.calls["set_verdicts"] += 1
         stored = self.items.get((keys.partition(run_id, item), item))
         if stored is None:  # ConditionExpression attribute_exists(item_id): nothing is created
             return False
+        if version is not None:
+            held = stored.get("review_version")
+            if isinstance(held, int) and held >= version:  # a stale tally: nothing changes, not an error
+                return True
+            stored["review_version"] = version
         stored.update(
             WorkerConfirmCount=confirms,
             WorkerDisconfirmCount=rejects,

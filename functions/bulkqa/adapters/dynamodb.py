@@ -141,26 +141,50 @@ class LabelsTable:
         return requests
 
     def set_verdicts(
-        self, run_id: str, item: str, confirms: int, rejects: int, reviewers: Mapping[str, str], job: str, batch: str
+        self,
+        run_id: str,
+        item: str,
+        confirms: int,
+        rejects: int,
+        reviewers: Mapping[str, str],
+        job: str,
+        batch: str,
+        version: int | None = None,
     ) -> bool:
-        """Write one image's counts (SET, so a retry writes the same values). False if no such item."""
+        """Write one image's counts (SET, so a retry writes the same values). False if no such item.
+
+        With ``version`` the write also needs the item's ``review_version`` absent or lower, and sets it: of
+        two concurrent tallies of a screen the one made from more answers wins whatever the order of arrival.
+        A stale write changes nothing and returns True (the item exists; newer counts are there already).
+        """
+        update = (
+            "SET WorkerConfirmCount = :c, WorkerDisconfirmCount = :d, "
+            "WorkerVerdicts = :v, labeling_job = :j, batch_id = :b"
+        )
+        condition = "attribute_exists(item_id)"
+        values: dict[str, AttributeValueTypeDef] = {
+            ":c": {"N": str(confirms)},
+            ":d": {"N": str(rejects)},
+            ":v": _codec()[0].serialize(dict(reviewers)),  # strings only: nothing to convert
+            ":j": {"S": job},
+            ":b": {"S": batch},
+        }
+        if version is not None:
+            update += ", review_version = :rv"
+            condition += " AND (attribute_not_exists(review_version) OR review_version < :rv)"
+            values[":rv"] = {"N": str(version)}
         try:
             self._ddb.update_item(
                 TableName=self.table,
                 Key={"run_partition": {"S": keys.partition(run_id, item)}, "item_id": {"S": item}},
-                UpdateExpression="SET WorkerConfirmCount = :c, WorkerDisconfirmCount = :d, "
-                "WorkerVerdicts = :v, labeling_job = :j, batch_id = :b",
-                ConditionExpression="attribute_exists(item_id)",
-                ExpressionAttributeValues={
-                    ":c": {"N": str(confirms)},
-                    ":d": {"N": str(rejects)},
-                    ":v": _codec()[0].serialize(dict(reviewers)),  # strings only: nothing to convert
-                    ":j": {"S": job},
-                    ":b": {"S": batch},
-                },
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD" if version is not None else "NONE",
             )
-        except self._ddb.exceptions.ConditionalCheckFailedException:
-            return False
+        except self._ddb.exceptions.ConditionalCheckFailedException as exc:
+            # with a version, the old item comes back when it exists: then the write was only stale
+            return version is not None and bool(exc.response.get("Item"))
         return True
 
     def run_items(self, run_id: str, attributes: tuple[str, ...] = ()) -> Iterator[StoredLabel]:
