@@ -10,10 +10,12 @@ from .adapters.dynamodb import LabelsTable, RunsTable
 from .adapters.s3 import ObjectStore
 from .adapters.sagemaker import GroundTruthJobs
 from .adapters.stepfunctions import TaskCallbacks
-from .settings import LabelingSettings, StackSettings
+from .settings import SELF_HOSTED, LabelingSettings, ReviewSettings, StackSettings
 
 if TYPE_CHECKING:
-    from .ports import LambdaContext
+    from .adapters.review_table import ReviewTable
+    from .ports import LambdaContext, ReviewBackend
+    from .review.service import ReviewService
 
 
 def store(stack: StackSettings) -> ObjectStore:
@@ -32,13 +34,44 @@ def callbacks() -> TaskCallbacks:
     return TaskCallbacks(aws.client("stepfunctions"))
 
 
-def ground_truth(settings: LabelingSettings, context: LambdaContext) -> GroundTruthJobs:
-    """Ground Truth jobs in this function's own account, region and partition."""
+def _where(context: LambdaContext) -> tuple[str, str, str]:
+    """(partition, region, account) of this function, from its ARN (local runs: the region's, a zero account)."""
     arn = context.invoked_function_arn or ""
     parts = arn.split(":")
-    partition, region, account = (
-        (parts[1], parts[3], parts[4])
-        if len(parts) > 4
-        else ("aws", os.environ.get("AWS_REGION", "us-east-1"), "000000000000")
-    )
+    if len(parts) > 4:
+        return parts[1], parts[3], parts[4]
+    return "aws", os.environ.get("AWS_REGION", "us-east-1"), "000000000000"
+
+
+def ground_truth(settings: LabelingSettings, context: LambdaContext) -> GroundTruthJobs:
+    """Ground Truth jobs in this function's own account, region and partition."""
+    partition, region, account = _where(context)
     return GroundTruthJobs(aws.client("sagemaker"), settings, region, account, partition)
+
+
+def review_table(table: str) -> ReviewTable:
+    from .adapters.review_table import ReviewTable
+
+    return ReviewTable(aws.client("dynamodb"), table)
+
+
+def review_backend(settings: LabelingSettings, context: LambdaContext) -> ReviewBackend:
+    """The reviewer backend the stack was deployed with (parameter ReviewBackend, env REVIEW_BACKEND)."""
+    if settings.review_backend != SELF_HOSTED:
+        return ground_truth(settings, context)
+    from .adapters.selfhosted import SelfHostedJobs
+
+    partition, region, account = _where(context)
+    return SelfHostedJobs(
+        review_table(settings.review_table), store(settings.stack), settings, region, account, partition
+    )
+
+
+def review_service(settings: ReviewSettings) -> ReviewService:
+    """The self-hosted review queue's operations (the review API and the sweeper)."""
+    from .review.service import ReviewService
+
+    stack = settings.stack
+    return ReviewService(
+        review_table(settings.review_table), labels(stack), runs(stack), callbacks(), store(stack), settings
+    )

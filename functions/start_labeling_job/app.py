@@ -1,4 +1,5 @@
-"""Start (or resume waiting for) one labeling job; invoked with a task token by the workflow."""
+"""Start (or resume waiting for) one labeling job, on Ground Truth or the self-hosted backend (REVIEW_BACKEND);
+invoked with a task token by the workflow."""
 
 from __future__ import annotations
 
@@ -20,6 +21,6 @@ def lambda_handler(event: RawEvent, context: LambdaContext) -> StartJobResult:
         config,
         deps.store(config.stack),
         deps.runs(config.stack),
-        deps.ground_truth(config, context),
+        deps.review_backend(config, context),
         deps.callbacks(),
     )
