@@ -212,6 +212,10 @@ def _as_route(value: object) -> Route:
 class Rejected(Exception):
     """The authorizer refuses the request; the message is the www-authenticate error_description."""
 
+    def __init__(self, description: str, status: int = 401, error: str = "invalid_token") -> None:
+        super().__init__(description)
+        self.status, self.error = status, error
+
 
 def stringify_claims(claims: Mapping[str, Any]) -> dict[str, str]:
     """Claims as API Gateway's JWT authorizer hands them to the function: every value a string.
@@ -295,7 +299,7 @@ class JwtVerifier:
         held = str(claims.get("scope") or claims.get("scp") or "").split()
         granted = [s for s in auth.scopes if s in held]
         if not granted:
-            raise Rejected("the token does not have the required scopes")
+            raise Rejected("the token does not have the required scopes", SCOPE_FAILURE_STATUS, "insufficient_scope")
         return claims, granted
 
 
@@ -574,11 +578,10 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 claims, scopes = owner._verifier.verify(self.headers.get("Authorization"), route.auth)
             except Rejected as exc:
-                challenge = (
-                    f'Bearer scope="{" ".join(route.auth.scopes)}" error="invalid_token" error_description="{exc}"'
-                )
-                status = SCOPE_FAILURE_STATUS if "scopes" in str(exc) else 401
-                return self._send(status, UNAUTHORIZED, {**json_headers, "www-authenticate": challenge})
+                scope = " ".join(route.auth.scopes)
+                challenge = f'Bearer scope="{scope}" error="{exc.error}" error_description="{exc}"'
+                body = UNAUTHORIZED if exc.status == 401 else b'{"message":"Forbidden"}'
+                return self._send(exc.status, body, {**json_headers, "www-authenticate": challenge})
             authorizer = {"jwt": {"claims": stringify_claims(claims), "scopes": scopes}}
         event = self._event(route, path, query, body, params, authorizer)
         from .cloud import HandlerError
