@@ -388,8 +388,7 @@ class ReviewServer:
         class Handler(_Handler):
             owner = server
 
-        self._httpd = ThreadingHTTPServer((HOST, self._requested_port), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((HOST, self._requested_port), Handler)
         for function in {route.function for route in self.routes}:
             self._set_function_env(function, "COGNITO_ENDPOINT", self.cognito_endpoint)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="bulkqa-review-server", daemon=True)
@@ -494,6 +493,11 @@ class ReviewServer:
                 self._cognito = make("cognito-idp", region_name=self.cloud.stack.region)
             client: CognitoIdentityProviderClient = self._cognito
             return client
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a browser's keep-alive connection never holds the shutdown
+    request_queue_size = 128  # many reviewers connecting at once (the listen backlog; socketserver's is 5)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -463,3 +463,17 @@ def test_s3_urls_of_both_styles_are_rewritten(server: tuple[ReviewServer, FakeCl
         "https://example.com/a.jpg",
     ]
     assert running.add_img_origin("default-src 'none'") == f"default-src 'none'; img-src {running.origin}"
+
+
+def test_many_reviewers_at_once(server: tuple[ReviewServer, FakeCloud], pool: Pool) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    running, cloud = server
+    token = _tokens(pool)["AccessToken"]
+
+    def one(n: int) -> int:
+        return _call(f"{running.url}api/jobs/j{n}/next", "POST", {}, {"Authorization": f"Bearer {token}"})[0]
+
+    with ThreadPoolExecutor(max_workers=20) as threads:
+        assert list(threads.map(one, range(100))) == [200] * 100
+    assert len(cloud.calls) == 100
