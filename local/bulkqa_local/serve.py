@@ -382,16 +382,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted twice: left without the report", file=sys.stderr)
+        print("\ninterrupted before the job could be stopped: no report was written", file=sys.stderr)
         return 130
     if result.report is not None:
         print()
         print_table(result.report)
-    if result.status != "SUCCEEDED" and not (result.stopped and result.error == "LabelingJobStopped"):
-        print(f"The workflow ended {result.status}: {result.error}: {result.cause}", file=sys.stderr)
+    failed = result.status != "SUCCEEDED" and not (result.stopped and result.error == "LabelingJobStopped")
+    if failed:
+        print(
+            f"The workflow ended {result.status}: {result.error}: {result.cause}\n"
+            f"What to do: see {result.out_dir / 'function-logs.jsonl'} for the functions' logs.",
+            file=sys.stderr,
+        )
     elif result.stopped:
         print("The job was stopped: the report covers the screens reviewed until then.")
     print(f"\nFiles in {result.out_dir}/:")
     for path in sorted(result.out_dir.iterdir()):
         print(f"  {path}")
-    return 0
+    return 1 if failed else 0
