@@ -204,7 +204,9 @@ def serve(
                 "reviewers": people,
                 "admin": admin,
             }
-            (out / "serve.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+            partial = out / "serve.json.part"  # renamed into place: a reader never sees half a file
+            partial.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+            partial.replace(out / "serve.json")
             key = f"incoming/{name if name.lower().endswith('.csv') else name + '.csv'}"
             cloud.upload(key, data)
             tell(f"uploaded {name} to the local bucket: the workflow starts")

@@ -177,3 +177,37 @@ def test_serve_flags_are_checked_before_anything_starts(capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert "--workers 3 needs at least as many reviewers" in err and "missing.csv does not exist" in err
     assert not (tmp_path / "serve.json").exists()
+
+
+def test_bulkqa_serve_command_ctrl_c_stops_and_reports(tmp_path: Path) -> None:
+    """The command itself in a subprocess: serve.json appears, a reviewer answers, Ctrl-C (SIGINT) stops the
+    job through the admin route, the partial report is written and the command exits 0."""
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "bulkqa_local.cli", "serve", "--csv", str(_small_csv(tmp_path)), "--out", str(out)]
+    process = subprocess.Popen([*command, "--reviewers", "1", "--batch-size", "5"], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (out / "serve.json").exists():
+            assert process.poll() is None and time.monotonic() < deadline, "serve ended or never became ready"
+            time.sleep(0.2)
+        info = json.loads((out / "serve.json").read_text())
+        person = info["reviewers"][0]
+        erin = ReviewerClient(info["url"], person["username"], person["password"], info["cognitoEndpoint"])
+        job = _jobs(erin)[0]
+        task = erin.next(job)
+        assert task is not None
+        erin.answer(task["task_id"], task["lease_id"], {f"image-{i['id']}": {"correct": True} for i in task["images"]})
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert info["url"] in stdout and person["password"] in stdout
+    assert "The job was stopped" in stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["totals"]["confirmed"] == len(task["images"]) and report["totals"]["unreviewed"] > 0
