@@ -170,6 +170,7 @@ def serve(
     data = csv_path.read_bytes() if csv_path else _sample()
     name = csv_path.name if csv_path else "sample.csv"
     out.mkdir(parents=True, exist_ok=True)
+    (out / "serve.json").unlink(missing_ok=True)  # a previous run's accounts are gone with its local stack
     stack_parameters = {
         key: _parameter_text(value)
         for key, value in {
