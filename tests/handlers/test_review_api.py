@@ -17,16 +17,19 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from moto import mock_aws
 
-from bulkqa import settings
+from bulkqa import aws, deps, settings
 from bulkqa.errors import LeaseConflict, MalformedAnswer, UnknownJob, UnknownTask
 from bulkqa.review import api, clock, presign
 from bulkqa.review.service import Image, JobDetail, JobProgress, Lease, ReviewerProgress
+from tests.support.review_queue_world import Clock, ReviewWorld
 
 REGION = "us-east-1"
 POOL = "us-east-1_Example1"
@@ -672,3 +675,191 @@ def test_the_handler_does_nothing_at_import_time() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd="functions", capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[] []"  # neither boto3 nor Powertools, no variable read
+
+
+# --- the real handler and ReviewService on moto -----------------------------------------------------------
+
+
+@dataclass
+class Context:
+    function_name: str = "stack-review-api"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:stack-review-api"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "req-1"
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewWorld]:
+    """A job of 3 screens of 2 images, 2 reviewers each, leases of 1,800 s; the API's environment set."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    now = Clock(NOW)
+    monkeypatch.setattr("bulkqa.review.clock.now", now)
+    aws.reset_clients()
+    presign.signing_client.cache_clear()
+    with mock_aws():
+        made = ReviewWorld(now, screens=3, images=2, workers=2, lease_seconds=1800)
+        made.start()
+        review = made.review_settings
+        for name, value in {
+            **ENV,
+            "BUCKET_NAME": review.stack.bucket,
+            "LABELS_TABLE_NAME": review.stack.labels_table,
+            "RUNS_TABLE_NAME": review.stack.runs_table,
+            "REVIEW_TABLE_NAME": review.review_table,
+            "WORKERS_PER_OBJECT": "2",
+            "TASK_TIME_LIMIT_SECONDS": "1800",
+            "TASK_AVAILABILITY_SECONDS": "3600",
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(deps, "callbacks", lambda: made.callbacks)  # counts every resume
+        yield made
+    aws.reset_clients()
+    presign.signing_client.cache_clear()
+
+
+def handler(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    import review_api.app
+
+    response: dict[str, Any] = review_api.app.lambda_handler(http_event(method, path, **kwargs), Context())
+    return response
+
+
+def snapshot(world: ReviewWorld) -> list[str]:
+    return sorted(json.dumps(item, sort_keys=True, default=str) for item in world.scan())
+
+
+def test_a_reviewer_takes_answers_and_replays_through_the_handler(world: ReviewWorld) -> None:
+    alice = access_claims(str(uuid.UUID(int=11)))
+    jobs = body_of(handler("GET", "/api/jobs", claims=alice))
+    assert [(j["job"], j["screens"], j["done"], j["status"]) for j in jobs] == [(world.job, 3, 0, "InProgress")]
+    taken = handler("POST", f"/api/jobs/{world.job}/next", claims=alice)
+    assert taken["statusCode"] == 200
+    lease = body_of(taken)
+    assert lease["lease_expires_at"] == api.iso_z(NOW + 1800)
+    assert body_of(handler("POST", f"/api/jobs/{world.job}/next", claims=alice))["lease_id"] == lease["lease_id"]
+    for image in lease["images"]:
+        url = urlsplit(image["url"])
+        assert url.netloc == f"{world.bucket}.s3.{REGION}.amazonaws.com"
+        assert parse_qs(url.query)["X-Amz-Expires"] == ["900"]  # the lease has 1,800 s left: capped
+    world.clock.advance(1500)  # 300 s left
+    again = body_of(handler("POST", f"/api/jobs/{world.job}/next", claims=alice))
+    assert {parse_qs(urlsplit(i["url"]).query)["X-Amz-Expires"][0] for i in again["images"]} == {"300"}
+
+    answers = {f"image-{i['id']}": {"correct": n > 0} for n, i in enumerate(lease["images"])}
+    body = {"lease_id": lease["lease_id"], "answers": answers}
+    first = handler("POST", f"/api/tasks/{lease['task_id']}/answer", claims=alice, body=body)
+    assert (first["statusCode"], body_of(first)) == (200, {"replay": False})
+    after_first = snapshot(world)
+    second = handler("POST", f"/api/tasks/{lease['task_id']}/answer", claims=alice, body=body)
+    assert (second["statusCode"], body_of(second)) == (200, {"replay": True})
+    assert snapshot(world) == after_first  # nothing counted twice
+    jobs = body_of(handler("GET", "/api/jobs", claims=alice))
+    assert jobs[0]["done"] == 1
+
+
+def test_refused_requests_leave_every_table_unchanged(world: ReviewWorld) -> None:
+    alice, bob = access_claims(str(uuid.UUID(int=11))), access_claims(str(uuid.UUID(int=12)))
+    lease = body_of(handler("POST", f"/api/jobs/{world.job}/next", claims=alice))
+    task, lease_id = lease["task_id"], lease["lease_id"]
+    ids = [f"image-{i['id']}" for i in lease["images"]]
+    good = {name: {"correct": True} for name in ids}
+    before = snapshot(world)
+
+    refused = [
+        # another reviewer's lease (IDOR), a wrong lease id
+        (409, "POST", f"/api/tasks/{task}/answer", bob, {"lease_id": lease_id, "answers": good}),
+        (409, "POST", f"/api/tasks/{task}/answer", alice, {"lease_id": "not-the-lease", "answers": good}),
+        (409, "POST", f"/api/tasks/{task}/heartbeat", bob, {"lease_id": lease_id}),
+        (409, "POST", f"/api/tasks/{task}/release", bob, {"lease_id": lease_id}),
+        # malformed answers: a missing id, an extra id, a non-boolean, not an object, not JSON
+        (
+            422,
+            "POST",
+            f"/api/tasks/{task}/answer",
+            alice,
+            {"lease_id": lease_id, "answers": {ids[0]: {"correct": True}}},
+        ),
+        (
+            422,
+            "POST",
+            f"/api/tasks/{task}/answer",
+            alice,
+            {"lease_id": lease_id, "answers": {**good, "image-x": {"correct": True}}},
+        ),
+        (
+            422,
+            "POST",
+            f"/api/tasks/{task}/answer",
+            alice,
+            {"lease_id": lease_id, "answers": {n: {"correct": "yes"} for n in ids}},
+        ),
+        (422, "POST", f"/api/tasks/{task}/answer", alice, {"lease_id": lease_id, "answers": [True, True]}),
+        (422, "POST", f"/api/tasks/{task}/answer", alice, "{not json"),
+        (422, "POST", f"/api/tasks/{task}/heartbeat", alice, {}),
+        # unknown job and task
+        (404, "POST", "/api/jobs/bulkqa-nothing-0123456789-p00/next", alice, None),
+        (404, "POST", f"/api/tasks/{world.job}.99.0/answer", alice, {"lease_id": lease_id, "answers": good}),
+        (404, "POST", "/api/tasks/garbage/heartbeat", alice, {"lease_id": lease_id}),
+        # an ID token, no claims; a reviewer on the admin routes
+        (401, "POST", f"/api/tasks/{task}/answer", id_claims(alice["sub"]), {"lease_id": lease_id, "answers": good}),
+        (401, "POST", f"/api/jobs/{world.job}/next", None, None),
+        (403, "POST", f"/api/jobs/{world.job}/stop", alice, None),
+        (403, "GET", f"/api/jobs/{world.job}", bob, None),
+    ]
+    for status, method, path, claims, body in refused:
+        response = handler(method, path, claims=claims, body=body)
+        assert response["statusCode"] == status, (method, path, body, response)
+        assert snapshot(world) == before, (method, path, body)
+    assert world.succeed_calls() == 0 and world.callbacks.sent == []
+
+    # the lease is still alice's: her answer counts
+    response = handler("POST", f"/api/tasks/{task}/answer", claims=alice, body={"lease_id": lease_id, "answers": good})
+    assert (response["statusCode"], body_of(response)) == (200, {"replay": False})
+
+
+def test_heartbeat_release_and_the_admin_routes_through_the_handler(world: ReviewWorld) -> None:
+    alice, admin = access_claims(str(uuid.UUID(int=11))), access_claims(ADMIN, "[reviewers admins]")
+    lease = body_of(handler("POST", f"/api/jobs/{world.job}/next", claims=alice))
+    world.clock.advance(100)
+    beat = handler(
+        "POST", f"/api/tasks/{lease['task_id']}/heartbeat", claims=alice, body={"lease_id": lease["lease_id"]}
+    )
+    assert beat["statusCode"] == 200
+    assert body_of(beat)["lease_expires_at"] > lease["lease_expires_at"]
+
+    detail = body_of(handler("GET", f"/api/jobs/{world.job}", claims=admin))
+    assert detail["job"] == world.job and detail["screens"] == 3
+    assert [(r["reviewer"], r["leased"]) for r in detail["reviewers"]] == [(alice["sub"], 1)]
+
+    released = handler(
+        "POST", f"/api/tasks/{lease['task_id']}/release", claims=alice, body={"lease_id": lease["lease_id"]}
+    )
+    assert (released["statusCode"], body_of(released)) == (200, {})
+    gone = handler(
+        "POST", f"/api/tasks/{lease['task_id']}/heartbeat", claims=alice, body={"lease_id": lease["lease_id"]}
+    )
+    assert gone["statusCode"] == 409
+
+    stop = handler("POST", f"/api/jobs/{world.job}/stop", claims=admin)
+    assert (stop["statusCode"], body_of(stop)) == (200, {"stopped": True})
+    assert [sent[1] for sent in world.callbacks.sent] == ["LabelingJobStopped"]
+    again = handler("POST", f"/api/jobs/{world.job}/stop", claims=admin)
+    assert (again["statusCode"], body_of(again)) == (200, {"stopped": False})
+    assert handler("POST", f"/api/jobs/{world.job}/next", claims=alice)["statusCode"] == 204  # not open
+    assert body_of(handler("GET", "/api/jobs", claims=alice)) == []
+
+
+def test_the_page_and_config_build_no_aws_client(world: ReviewWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_client(*args: Any) -> Any:
+        raise AssertionError("a public route built an AWS client")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(aws, "client", no_client)
+        patch.setattr(presign, "signing_client", no_client)
+        assert handler("GET", "/")["statusCode"] == 200
+        assert handler("GET", "/assets/app.js")["statusCode"] == 200
+        config = handler("GET", "/api/config")
+    assert body_of(config)["userPoolId"] == POOL
