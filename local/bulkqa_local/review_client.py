@@ -10,10 +10,12 @@ with the status code. The client is for the local cloud and tests: it never logs
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
-from typing import Any, TypedDict, cast
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypedDict, cast
 from urllib.parse import quote
 
 REGION = "us-east-1"
@@ -231,3 +233,135 @@ def _request(base_url: str, method: str, path: str, body: object, token: str | N
     except json.JSONDecodeError:
         parsed = text
     return Response(status, parsed, found)
+
+
+# ------------------------------------------------------------------------------------------- simulated crews
+class Decider(Protocol):
+    """Who answers: ``bulkqa_local.reviewers.SimulatedReviewers`` or ``ScriptedReviewers`` fit."""
+
+    def confirms(self, worker: str, image_key: str, label: str) -> bool: ...
+
+
+def image_key(url: str) -> str:
+    """The object key an image URL shows (``.../_local/s3/<bucket>/<key>?...`` or an S3 URL), as a person
+    sees it in the placeholder: the reviewers decide on it."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    if path.startswith("/_local/s3/"):
+        return path.removeprefix("/_local/s3/").split("/", 1)[1]
+    if parts.hostname and parts.hostname.startswith("s3."):  # path style: /<bucket>/<key>
+        return path.lstrip("/").split("/", 1)[1]
+    return path.lstrip("/")
+
+
+def _unit(*parts: object) -> float:
+    import hashlib
+
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass
+class CrewReport:
+    """What a crew did: answered tasks and abandoned (released) leases per worker, and errors seen."""
+
+    answered: dict[str, int] = field(default_factory=dict)
+    abandoned: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    #: workers that stopped because the server went away (it closes when the run ends)
+    disconnected: list[str] = field(default_factory=list)
+
+
+class ReviewerCrew:
+    """Reviewers working the open jobs over HTTP in threads until ``stop()``: sign in, claim, answer.
+
+    ``accounts`` maps a worker id (what ``decider.confirms`` is asked with) to its account. Each thread
+    claims the next task of each open job, sometimes abandons it first (releases the lease, a pure
+    function of (seed, worker, task): ``abandon_rate``), then answers every image with the decider's
+    verdict on the key the image URL shows. Answers are therefore the same as the local Ground Truth's
+    for the same decider and worker ids.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        cognito_endpoint: str,
+        client_id: str,
+        accounts: Mapping[str, tuple[str, str]],
+        decider: Decider,
+        *,
+        abandon_rate: float = 0.0,
+        seed: int = 0,
+        idle_seconds: float = 0.2,
+    ) -> None:
+        self.base_url, self.cognito_endpoint, self.client_id = base_url, cognito_endpoint, client_id
+        self.accounts = dict(accounts)
+        self.decider = decider
+        self.abandon_rate, self.seed, self.idle_seconds = abandon_rate, seed, idle_seconds
+        self.report = CrewReport()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> ReviewerCrew:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        for worker, (username, password) in self.accounts.items():
+            thread = threading.Thread(
+                target=self._work, args=(worker, username, password), name=f"reviewer-{worker}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self, timeout: float = 30) -> CrewReport:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        return self.report
+
+    def _count(self, into: dict[str, int], worker: str) -> None:
+        with self._lock:
+            into[worker] = into.get(worker, 0) + 1
+
+    def _work(self, worker: str, username: str, password: str) -> None:
+        try:
+            client = ReviewerClient(self.base_url, username, password, self.cognito_endpoint, client_id=self.client_id)
+            abandoned: set[str] = set()
+            while not self._stop.is_set():
+                busy = False
+                for job in client.jobs():
+                    task = client.next(job["job"])
+                    if task is None:
+                        continue
+                    busy = True
+                    if (
+                        task["task_id"] not in abandoned
+                        and _unit(self.seed, worker, task["task_id"]) < self.abandon_rate
+                    ):
+                        abandoned.add(task["task_id"])
+                        client.release(task["task_id"], task["lease_id"])
+                        self._count(self.report.abandoned, worker)
+                        continue
+                    answers = {
+                        f"image-{image['id']}": {
+                            "correct": self.decider.confirms(worker, image_key(image["url"]), task["label"])
+                        }
+                        for image in task["images"]
+                    }
+                    client.answer(task["task_id"], task["lease_id"], answers)
+                    self._count(self.report.answered, worker)
+                if not busy:
+                    self._stop.wait(self.idle_seconds)
+        except (ConnectionError, urllib.error.URLError):  # the server closed: the run is over
+            with self._lock:
+                self.report.disconnected.append(worker)
+        except Exception as exc:  # the crew reports, the caller decides (a test asserts no errors)
+            with self._lock:
+                self.report.errors.append(f"{worker}: {type(exc).__name__}: {exc}")

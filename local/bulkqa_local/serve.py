@@ -35,6 +35,7 @@ from .demo import (
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_cognito_idp.type_defs import AttributeTypeTypeDef
 
     from bulkqa.report_types import Report
 
@@ -116,26 +117,32 @@ def _password() -> str:
     return f"Tmp-{body}9a"
 
 
-def create_accounts(cloud: LocalCloud, reviewers: int) -> tuple[list[Account], Account]:
-    """N reviewers (group reviewers) and one admin (both groups), with temporary passwords."""
+def create_user(cloud: LocalCloud, username: str, groups: tuple[str, ...] = ("reviewers",)) -> Account:
+    """An account of the stack's reviewer pool, as ``aws cognito-idp admin-create-user`` makes it: a temporary
+    password (the first sign-in sets a new one), an email-style username, in ``groups``."""
     pool = cloud.stack.refs["ReviewerPool"]
     idp = _cognito(cloud)
+    password = _password()
+    attributes: list[AttributeTypeTypeDef] = [
+        {"Name": "email", "Value": username},
+        {"Name": "email_verified", "Value": "true"},
+    ]
+    idp.admin_create_user(
+        UserPoolId=pool,
+        Username=username,
+        TemporaryPassword=password,
+        MessageAction="SUPPRESS",
+        UserAttributes=attributes if "@" in username else [],
+    )
+    for group in groups:
+        idp.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
+    return {"username": username, "password": password}
 
-    def create(username: str, groups: tuple[str, ...]) -> Account:
-        password = _password()
-        idp.admin_create_user(
-            UserPoolId=pool,
-            Username=username,
-            TemporaryPassword=password,
-            MessageAction="SUPPRESS",
-            UserAttributes=[{"Name": "email", "Value": username}, {"Name": "email_verified", "Value": "true"}],
-        )
-        for group in groups:
-            idp.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
-        return {"username": username, "password": password}
 
-    people = [create(f"reviewer{n}@example.com", ("reviewers",)) for n in range(1, reviewers + 1)]
-    return people, create("admin@example.com", ("reviewers", "admins"))
+def create_accounts(cloud: LocalCloud, reviewers: int) -> tuple[list[Account], Account]:
+    """N reviewers (group reviewers) and one admin (both groups), with temporary passwords."""
+    people = [create_user(cloud, f"reviewer{n}@example.com") for n in range(1, reviewers + 1)]
+    return people, create_user(cloud, "admin@example.com", ("reviewers", "admins"))
 
 
 def _cognito(cloud: LocalCloud) -> CognitoIdentityProviderClient:
