@@ -75,6 +75,7 @@ class FakeBackend:
     cognito_headers: list[dict[str, str]] = field(default_factory=list)
     api_auth: list[str | None] = field(default_factory=list)
     token: str = "access-token-1"
+    refresh_works: bool = True
 
     def route(self, route: Any) -> None:
         request = route.request
@@ -101,7 +102,10 @@ class FakeBackend:
         auth = {"AccessToken": self.token, "ExpiresIn": 3600, "TokenType": "Bearer", "RefreshToken": "refresh-1"}
         if action == "InitiateAuth":
             params = body.get("AuthParameters", {})
-            if self.new_password is None and params.get("PASSWORD") == self.password:
+            refresh = body.get("AuthFlow") == "REFRESH_TOKEN_AUTH" and params.get("REFRESH_TOKEN") == "refresh-1"
+            if refresh and self.refresh_works:
+                self._json(route, 200, {"AuthenticationResult": {**auth, "RefreshToken": None}}, CORS)
+            elif self.new_password is None and params.get("PASSWORD") == self.password:
                 self._json(route, 200, {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "session-1"}, CORS)
             elif self.new_password is not None and params.get("PASSWORD") == self.new_password:
                 self._json(route, 200, {"AuthenticationResult": auth}, CORS)
@@ -166,7 +170,10 @@ class FakeBackend:
 
 
 class Site:
-    """One browser page on the fake site, with what went wrong in its console and any dialog."""
+    """One browser page on the fake site, with what went wrong in its console and any dialog.
+
+    The page's CSP forbids eval: Playwright's wait_for_function must be given a function ("() => ..."),
+    never a bare expression, which it would evaluate with eval inside the page."""
 
     def __init__(self, browser: Any, backend: FakeBackend, width: int = 1440, height: int = 900) -> None:
         self.backend = backend
@@ -221,7 +228,8 @@ class Site:
     def wait_grid(self) -> None:
         self.page.wait_for_selector("#bq [data-tile]")
         self.page.wait_for_function(
-            "Array.from(document.querySelectorAll('#bq img[data-zoom]')).every(i => i.complete && i.naturalWidth > 0)"
+            "() => Array.from(document.querySelectorAll('#bq img[data-zoom]'))"
+            ".every(i => i.complete && i.naturalWidth > 0)"
         )
 
     def counter(self, expect: str) -> str:
@@ -370,7 +378,7 @@ def test_a_lost_lease_says_so_and_loads_the_next_screen(browser: Any) -> None:
         site.start()
         site.page.click("#review-submit")
         site.wait_status("this screen was given to someone else; loading the next".capitalize())
-        site.page.wait_for_function("document.querySelector('[data-qa-label]').textContent === 'Tortoise'")
+        site.page.wait_for_function("() => document.querySelector('[data-qa-label]').textContent === 'Tortoise'")
         site.wait_grid()
         # the second screen's grid: one enlarged view on the page, one counter step per click
         page = site.page
@@ -412,7 +420,6 @@ def test_heartbeat_every_third_of_the_lease_and_skip_releases(browser: Any) -> N
         site.start()
         assert backend.api_calls("/heartbeat") == []
         site.page.clock.run_for(11_000)  # a third of 30 s, plus one
-        site.page.wait_for_function("true")
         site.page.wait_for_timeout(100)
         assert backend.api_calls("/heartbeat") == [{"lease_id": "lease-1"}]
         site.page.click("#review-skip")
@@ -459,3 +466,24 @@ def _screenshot(site: Site, name: str) -> None:
     page.wait_for_timeout(250)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name))
+
+
+def test_an_expired_access_token_is_refreshed_once_then_the_call_repeated(site: Site, backend: FakeBackend) -> None:
+    site.sign_in()
+    backend.token = "access-token-2"  # the API now refuses the first token
+    site.page.click("#jobs-refresh")
+    site.page.wait_for_function("() => document.querySelectorAll('.app-job').length === 1")
+    site.page.wait_for_timeout(100)
+    refresh = [
+        c[2] for c in backend.calls if c[1].endswith("InitiateAuth") and c[2]["AuthFlow"] == "REFRESH_TOKEN_AUTH"
+    ]
+    assert refresh == [
+        {"AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": "client-1", "AuthParameters": {"REFRESH_TOKEN": "refresh-1"}}
+    ]
+    assert backend.api_auth[-2:] == ["Bearer access-token-1", "Bearer access-token-2"]
+    backend.token, backend.refresh_works = "access-token-3", False  # refused again, and no refresh: sign in
+    site.page.click("#jobs-refresh")
+    site.page.wait_for_selector("#signin-error:visible")
+    assert site.page.locator("#signin-error").inner_text() == "Your session has ended: sign in again."
+    assert site.page.evaluate("Object.keys(sessionStorage)") == []
+    assert site.errors == []

@@ -347,7 +347,7 @@
     var facts = h("dl", { cls: "app-facts" }, [
       h("div", {}, [h("dt", { text: "Screens" }), h("dd", { text: screens })]),
       h("div", {}, [h("dt", { text: "Reviews done" }), h("dd", { text: done })]),
-      h("div", {}, [h("dt", { text: "Still open" }), h("dd", { text: open })])
+      h("div", {}, [h("dt", { text: "Reviews left" }), h("dd", { text: open })])
     ]);
     var meta = [];
     if (job.run_id) meta.push("Run " + String(job.run_id));
