@@ -391,3 +391,13 @@ def test_a_missing_marker_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     with pytest.raises(worker_page.TemplateAssemblyError, match=r"grid\.js"):
         worker_page.worker_template()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="until steps.labeling_steps.worker_template() returns bulkqa.worker_page.worker_template() (integration)",
+)
+def test_start_labeling_job_uploads_the_assembled_page() -> None:
+    from bulkqa import steps
+
+    assert steps.worker_template() == worker_page.worker_template()
