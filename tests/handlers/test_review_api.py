@@ -387,7 +387,9 @@ def test_without_claims_every_api_route_is_401_and_calls_nothing(
 
 @pytest.mark.parametrize(("method", "path", "body"), JWT_ROUTES)
 def test_an_id_token_is_401_on_every_api_route(call: Api, method: str, path: str, body: dict[str, Any] | None) -> None:
-    assert_refused(call(method, path, claims=id_claims(), body=body), 401, "Unauthorized")
+    response = call(method, path, claims=id_claims(), body=body)
+    assert_refused(response, 401, "Unauthorized")
+    assert response["headers"]["WWW-Authenticate"].startswith("Bearer")
     assert call.service.calls == []
 
 
@@ -863,3 +865,23 @@ def test_the_page_and_config_build_no_aws_client(world: ReviewWorld, monkeypatch
         assert handler("GET", "/assets/app.js")["statusCode"] == 200
         config = handler("GET", "/api/config")
     assert body_of(config)["userPoolId"] == POOL
+
+
+def test_the_api_prefix_is_found_behind_a_named_stage() -> None:
+    event = http_event("GET", "/prod/api/jobs", claims=access_claims())
+    event["requestContext"]["stage"] = "prod"
+    assert api.request_path(event) == "/api/jobs"
+    assert api.security_headers(api.request_path(event), "csp")["Cache-Control"] == "no-store"
+    assert api.request_path(http_event("GET", "/")) == "/"
+
+
+def test_the_logs_hold_no_url_token_or_answer(call: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    call.service.lease = a_lease()
+    call("POST", f"/api/jobs/{JOB}/next", claims=access_claims())
+    body = {"lease_id": "lease-1", "answers": {"image-a1": {"correct": False}}}
+    call("POST", f"/api/tasks/{TASK}/answer", claims=access_claims(), body=body)
+    call("GET", "/api/jobs", claims=id_claims())
+    logged = capsys.readouterr().out
+    assert "task leased" in logged and "request refused" in logged
+    for secret in ("signed.example", "eyJ", '"correct"', "s3://"):
+        assert secret not in logged

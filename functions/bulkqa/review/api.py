@@ -432,6 +432,8 @@ class _Routes:
             path=event.path,
         )
         body: ErrorJson = {"error": type(error).__name__, "message": str(error)}
+        if isinstance(error, Unauthorized):  # as API Gateway's JWT authorizer answers (RFC 6750)
+            return _response(status, body, **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
         return _response(status, body)
 
     def no_route(self, error: Exception) -> Response[Any]:
