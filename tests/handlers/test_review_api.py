@@ -19,6 +19,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -674,7 +675,8 @@ def test_the_handler_does_nothing_at_import_time() -> None:
         "loaded = sorted(m for m in ('boto3', 'aws_lambda_powertools') if m in sys.modules)\n"
         "print(loaded, read)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd="functions", capture_output=True, text=True, check=False)
+    functions = Path(__file__).resolve().parents[2] / "functions"
+    done = subprocess.run([sys.executable, "-c", code], cwd=functions, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[] []"  # neither boto3 nor Powertools, no variable read
 
