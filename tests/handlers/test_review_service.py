@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from bulkqa import keys, steps
 from bulkqa.errors import LabelingJobNotFound, LeaseConflict, MalformedAnswer, UnknownJob, UnknownTask
-from bulkqa.review import queue
+from bulkqa.review import queue, service
 from bulkqa.review.queue import TaskRef
 from tests.support.review_queue_world import TOKEN, Clock, ReviewWorld, in_threads
 
@@ -466,3 +466,17 @@ def test_task_ids_parse_only_as_written() -> None:
     for bad in ("", "x", f"{job}.1", f"{job}.a.0", f"{job}.1.-1", f"other-{job}.1.0", f"{job}.1.0.0", "bulkqa-.1.0"):
         with pytest.raises(UnknownTask):
             queue.parse_task_id(bad)
+
+
+def test_a_reviewer_who_saw_a_whole_page_of_screens_is_not_stuck_on_it(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "CANDIDATES_PER_PAGE", 2)
+    world = started(clock, screens=5, images=1, workers=2)
+    for _ in range(5):
+        lease = world.service.next_task(world.job, "alice")
+        assert lease is not None and queue.parse_task_id(lease.task_id).k == 0
+        world.service.answer(lease.task_id, "alice", lease.lease_id, world.answer(lease))
+    assert world.service.next_task(world.job, "alice") is None  # every second turn is of a screen she saw
+    lease = world.service.next_task(world.job, "bob")
+    assert lease is not None and queue.parse_task_id(lease.task_id).k == 1

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 #: Labels-table writes of one screen's tally at once (a screen holds up to 100 images).
 TALLY_THREADS = 8
+#: Queue entries one /next reads per Query page (more pages only when the reviewer saw those screens already).
+CANDIDATES_PER_PAGE = 25
 #: Claims tried by one /next before it gives up (each lost claim means someone else was faster).
 MAX_CLAIM_ATTEMPTS = 50
 
@@ -164,7 +166,7 @@ class ReviewService:
             for shard in [(first + n) % meta.shards for n in range(meta.shards)]:
                 start = None
                 while True:
-                    page, start = self._table.candidates(meta.job, shard, k, now, start)
+                    page, start = self._table.candidates(meta.job, shard, k, now, start, CANDIDATES_PER_PAGE)
                     for slot in self._choosable(meta.job, reviewer, page, now):
                         if attempts >= MAX_CLAIM_ATTEMPTS:
                             log.warning("no claim succeeded; reviewers are racing", job=meta.job, attempts=attempts)
