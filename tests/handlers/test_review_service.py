@@ -7,6 +7,7 @@ index) runs on moto; the workflow's callbacks are the fake TaskCallbacks, which 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from bulkqa import keys, steps
 from bulkqa.errors import LabelingJobNotFound, LeaseConflict, MalformedAnswer, UnknownJob, UnknownTask
 from bulkqa.review import queue, service
 from bulkqa.review.queue import TaskRef
+from tests.support.fakes import FakeLabelsTable
 from tests.support.review_queue_world import TOKEN, Clock, ReviewWorld, in_threads
 
 
@@ -480,3 +482,35 @@ def test_a_reviewer_who_saw_a_whole_page_of_screens_is_not_stuck_on_it(
     assert world.service.next_task(world.job, "alice") is None  # every second turn is of a screen she saw
     lease = world.service.next_task(world.job, "bob")
     assert lease is not None and queue.parse_task_id(lease.task_id).k == 1
+
+
+def test_a_job_name_no_job_could_have_is_unknown_without_a_lookup(clock: Clock) -> None:
+    world = started(clock, screens=1)
+    for name in ("x" * 3000, "../etc", "", f"{world.job}x"):
+        with pytest.raises(UnknownJob):
+            world.service.next_task(name, "alice")
+        with pytest.raises(UnknownJob):
+            world.service.job_detail(name)
+
+
+def test_the_labels_tables_versioned_write_behaves_as_its_fake(clock: Clock) -> None:
+    world = ReviewWorld(clock, screens=1, images=1)
+    fake = FakeLabelsTable()
+    (item_id,) = world.batches[0].ids
+    fake.items[keys.partition(world.run_id, item_id), item_id] = {"item_id": item_id}
+    seen = []
+    for labels in (world.labels, fake):
+        write = functools.partial(labels.set_verdicts, world.run_id, item_id)
+        seen.append(
+            (
+                write(2, 0, {"a": "confirm", "b": "confirm"}, "j", "b", version=2),
+                write(1, 0, {"a": "confirm"}, "j", "b", version=1),  # stale: True, nothing changes
+                write(1, 0, {"a": "confirm"}, "j", "b", version=2),  # same version: nothing changes
+                write(1, 1, {"a": "confirm", "b": "reject"}, "j", "b", version=3),
+                labels.set_verdicts(world.run_id, "00000000000000ff", 1, 0, {}, "j", "b", version=1),
+            )
+        )
+    assert seen == [(True, True, True, True, False)] * 2
+    (stored,) = world.labels_of(world.batches[0])
+    assert (stored["WorkerConfirmCount"], stored["WorkerDisconfirmCount"], stored["review_version"]) == (1, 1, 3)
+    assert fake.item(world.run_id, item_id)["review_version"] == 3

@@ -164,6 +164,15 @@ def parse_task_id(value: str) -> TaskRef:
     return TaskRef(job, int(parts[1]), int(parts[2]))
 
 
+def is_job_name(name: str) -> bool:
+    """A name ``keys.job_name`` could have made (anything else names no job: no need to look it up)."""
+    try:
+        _job_parts(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _job_parts(name: str) -> tuple[str, int]:
     """``bulkqa-<run>-pNN`` -> (run, part): checked by rebuilding the name with ``keys.job_name``."""
     if not name.startswith("bulkqa-") or "-p" not in name:

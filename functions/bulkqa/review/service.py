@@ -333,7 +333,7 @@ class ReviewService:
     # --- shared -------------------------------------------------------------------------------------------
 
     def _meta(self, job: str) -> Meta:
-        meta = self._table.meta(job)
+        meta = self._table.meta(job) if queue.is_job_name(job) else None
         if meta is None:
             raise UnknownJob(f"there is no review job {job!r}; GET /api/jobs lists the open ones")
         return meta
