@@ -393,10 +393,6 @@ def test_a_missing_marker_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         worker_page.worker_template()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until steps.labeling_steps.worker_template() returns bulkqa.worker_page.worker_template() (integration)",
-)
 def test_start_labeling_job_uploads_the_assembled_page() -> None:
     from bulkqa import steps
 

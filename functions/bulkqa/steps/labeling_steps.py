@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import TYPE_CHECKING
 
 from .. import keys, log
@@ -20,7 +19,10 @@ if TYPE_CHECKING:
 
 
 def worker_template() -> bytes:
-    return resources.files("bulkqa").joinpath("templates/worker_task.liquid.html").read_bytes()
+    """The Ground Truth worker page as uploaded: the Liquid template with the shared grid inlined."""
+    from ..worker_page import worker_template as assembled
+
+    return assembled()
 
 
 def parse_start_labeling_job(event: RawEvent) -> StartJobInput:
