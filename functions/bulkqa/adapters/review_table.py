@@ -568,7 +568,10 @@ class ReviewTable:
     def answer(self, ref: TaskRef, reviewer: str, lease_id: str, answer: str, digest: str, now: float) -> Outcome:
         """One transaction: the slot LEASED -> DONE with the answer (if the caller holds its lease), the job's
         ``done`` +1 (if it is in progress), the reviewer's ``done`` +1. The slot waits in the index for its
-        tally (``P#<job>``)."""
+        tally (``P#<job>``). The reviewer's lease item is deleted after the transaction, and only if it still
+        names this lease: a late answer may come when the reviewer holds a newer lease, which must survive,
+        and a conditional delete inside the transaction would cancel the answer instead. A lease item left
+        behind is harmless: /next trusts the slot, not the lease item."""
         reasons = self._transact(
             [
                 self._update(
