@@ -14,6 +14,10 @@ removes repeated work and keeps moto's answers, errors included:
 7. UpdateItem of the shape ``SET a = :x, #b = :y`` (with any condition) on an existing item is
    applied directly; every other UpdateItem goes through moto's parser and validator.
 8. Pure per-request helpers are memoised: a response class's action names, User-Agent clean-up.
+9. TransactWriteItems backs up the items it touches (a deep copy of each, or its absence) and, when it
+   is cancelled, puts back just those, not deep copies of every table it names.
+10. A Query on a secondary index reads the items whose index hash key matches, not every item of the
+    table sorted; an index's items are sorted by their raw string or number keys, in moto's order.
 
 :func:`skip_signing` sends the local requests unsigned (moto checks no signature).
 ``tests/unit/test_moto_speedups.py`` runs the same requests with and without the patches and
@@ -28,6 +32,7 @@ as they are, with no patch and no unsigned requests (:func:`enabled`).
 from __future__ import annotations
 
 import bisect
+import copy
 import functools
 import importlib
 import inspect
@@ -190,6 +195,10 @@ def install() -> list[tuple[Any, str, Any]]:
     signature = inspect.signature(original_query)
 
     def all_items(self: Any) -> list[Any]:
+        index = getattr(partition, "index", None)
+        if index is not None and index[0] is self:
+            found = _index_items(self, index[1])
+            return original_all_items(self) if found is None else found
         wanted = getattr(partition, "key", None)
         if wanted is None or wanted[0] is not self:
             return original_all_items(self)
@@ -210,7 +219,9 @@ def install() -> list[tuple[Any, str, Any]]:
         return sorted(subset, key=lambda x: (x.hash_key, x.range_key))
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        if hash_key is None or kwargs.get("index_name") or (len(args) > 6 and args[6]):
+        if kwargs.get("index_name") or (len(args) > 6 and args[6]):
+            return index_query(self, hash_key, *args, **kwargs)
+        if hash_key is None:
             return original_query(self, hash_key, *args, **kwargs)
         try:
             hash(hash_key)
@@ -237,8 +248,41 @@ def install() -> list[tuple[Any, str, Any]]:
         finally:
             partition.key = None
 
+    def index_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            conditions = signature.bind(self, hash_key, *args, **kwargs).arguments.get("hash_key_conditions")
+        except TypeError:
+            conditions = None
+        # moto keeps the items whose every hash key condition holds (the last one per attribute counts)
+        wanted = {}
+        for name, value in conditions or ():
+            wanted[name] = value
+        if not wanted or not all(
+            isinstance(value, dynamo_type.DynamoType) and value.type == "S" and type(value.value) is str
+            for value in wanted.values()
+        ):
+            return original_query(self, hash_key, *args, **kwargs)
+        partition.index = (self, tuple((name, value.value) for name, value in wanted.items()))
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            partition.index = None
+
     patch(table_class, "all_items", all_items)
     patch(table_class, "query", query)
+
+    # 10. an index Query reads the items whose index hash key matches (see all_items above)
+    original_sorted_items = table_class.sorted_items
+
+    def sorted_items(self: Any, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Any]) -> Any:
+        keys = _sort_keys(self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs), items)
+        if keys is None:
+            return original_sorted_items(self, hash_key_attrs, range_key_attrs, items)
+        order = sorted(range(len(items)), key=keys.__getitem__)  # stable, as moto's list.sort
+        items[:] = [items[n] for n in order]
+        return items
+
+    patch(table_class, "sorted_items", sorted_items)
 
     # 5. finding a service's account backend: moto checks its registry with ``in`` on a list of
     #    dicts, which compares whole backends by value on every request; identity is enough
@@ -285,6 +329,14 @@ def install() -> list[tuple[Any, str, Any]]:
     patch(core_responses, "method_names_from_class", lambda clazz: list(names_of(clazz)))
     sanitize = functools.lru_cache(maxsize=4096)(useragent.sanitize_user_agent_string_component)
     patch(useragent, "sanitize_user_agent_string_component", sanitize)
+
+    # 9. TransactWriteItems backs up the items it touches, not deep copies of whole tables
+    models: Any = importlib.import_module("moto.dynamodb.models")
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        _transact_write_items(models, self, transact_items)
+
+    patch(models.DynamoDBBackend, "transact_write_items", transact_write_items)
     return undo
 
 
@@ -405,6 +457,270 @@ def _simple_update(handler: Any, responses: Any) -> Any:
     except ItemSizeTooLarge:
         raise ItemSizeToUpdateTooLarge() from None
     return responses.DynamoResult({"ConsumedCapacity": {"TableName": table.name, "CapacityUnits": 0.5}})
+
+
+def _index_items(table: Any, wanted: tuple[tuple[str, str], ...]) -> list[Any] | None:
+    """The items moto's index Query would keep from ``all_items()`` (those whose attributes named in
+    ``wanted`` are strings equal to its values), in ``all_items()``'s order; None: let moto read them all."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    ranged = bool(table.range_key_attr)
+    found: list[Any] = []
+    item: Any
+    for stored in list(table.items.values()):
+        for item in list(stored.values()) if ranged else (stored,):
+            if type(item) is not Item:
+                return None
+            attrs = item.attrs
+            for name, value in wanted:
+                member = attrs.get(name)
+                # moto: ``not item_value or item_value != expected_value``, for a string expected value
+                if member is None or member.type != "S" or member.value != value:
+                    break
+            else:
+                found.append(item)
+    # all_items() sorts by (hash key, range key) as DynamoTypes: for strings that is their str order
+    if all(
+        item.hash_key.type == "S" and (item.range_key.type == "S" if ranged else item.range_key is None)
+        for item in found
+    ):
+        if ranged:
+            found.sort(key=lambda item: (item.hash_key.value, item.range_key.value))
+        else:
+            found.sort(key=lambda item: item.hash_key.value)
+        return found
+    return sorted(found, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _sort_keys(names: list[str], items: list[Any]) -> list[tuple[Any, ...]] | None:
+    """Each item's sort key in raw values where that orders as moto's tuple of DynamoTypes does: every
+    named attribute present, of one type per position, strings (str order) or numbers (Decimal order)."""
+    from decimal import Decimal
+
+    kinds: list[str | None] = [None] * len(names)
+    keys = []
+    try:
+        for item in items:
+            attrs = item.attrs
+            row = []
+            for n, name in enumerate(names):
+                value = attrs.get(name)
+                kind = value.type if value is not None else None
+                if kind not in ("S", "N") or (kinds[n] is not None and kinds[n] != kind):
+                    return None
+                kinds[n] = kind
+                raw = value.value
+                if type(raw) is not str:
+                    return None
+                number = Decimal(raw) if kind == "N" else None
+                if number is not None and not number.is_finite():
+                    return None
+                row.append(raw if number is None else number)
+            keys.append(tuple(row))
+    except Exception:  # anything moto's own sort may trip on: it runs and fails its own way
+        return None
+    return keys
+
+
+class _Rollback:
+    """What a transaction changes, to put back if it is cancelled: moto deep-copies every table named by
+    an item (by its name, as the tables stand) before the transaction and puts the copies back; this
+    keeps, for those tables, each touched item's state before the item's operation and the length of
+    their streams."""
+
+    def __init__(self, backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        self.backend = backend
+        self.tables: dict[int, Any] = {}
+        for item in transact_items:
+            _, op = next(iter(item.items()))
+            table_name = op.get("TableName")
+            if table_name and table_name in backend.tables:
+                table = backend.tables[table_name]
+                self.tables[id(table)] = table
+        self.streams = [
+            (table.stream_shard, table.stream_shard.items, len(table.stream_shard.items))
+            for table in self.tables.values()
+            if table.stream_shard is not None
+        ]
+        # (table, hash key, range key or None, partition existed, state): state is _UNTOUCHED, _ABSENT
+        # or (a deep copy of the item, the order of its container's keys if the operation may remove it)
+        self.slots: list[tuple[Any, Any, Any, bool, Any]] = []
+
+    def save(self, table_name: str, key: dict[str, Any], op_type: str) -> None:
+        """Before moto looks the item up (which may create an empty partition) and changes it. Anything
+        moto's own look-up fails on (so that it changes nothing) is not saved."""
+        try:
+            table = self.backend.get_table(table_name)
+            if id(table) not in self.tables:
+                return
+            hash_value, range_value = self.backend.get_keys_value(table, key)
+            items = table.items
+            if range_value is None:  # moto: ``items[hash]`` is the item
+                existed = True
+                container = items
+                slot = hash_value
+            else:  # ``items[hash][range]``; moto's defaultdict creates the partition on a look-up
+                existed = hash_value in items
+                container = items.get(hash_value) if existed else {}
+                slot = range_value
+            if op_type == "ConditionCheck":
+                if not existed:
+                    self.slots.append((table, hash_value, range_value, False, _UNTOUCHED))
+                return
+            if not existed:
+                self.slots.append((table, hash_value, range_value, False, _UNTOUCHED))
+                return
+            item = container.get(slot)
+        except Exception:
+            return
+        if item is None:
+            state: Any = _ABSENT
+        else:
+            keys = {id(item.hash_key): item.hash_key, id(item.range_key): item.range_key}  # shared, as moto's
+            state = (copy.deepcopy(item, keys), list(container) if op_type == "Delete" else None)
+        self.slots.append((table, hash_value, range_value, True, state))
+
+    def restore(self) -> None:
+        for table, hash_value, range_value, existed, state in reversed(self.slots):
+            items = table.items
+            if range_value is None:
+                container, slot = items, hash_value
+            elif not existed:
+                items.pop(hash_value, None)
+                continue
+            else:
+                container, slot = items[hash_value], range_value
+            if state is _UNTOUCHED:
+                continue
+            if state is _ABSENT:
+                container.pop(slot, None)
+                continue
+            saved, order = state
+            if slot in container or order is None:
+                container[slot] = saved  # an existing key keeps its place
+                continue
+            # put back a removed item where it was in its container's order (moto's copy keeps that order)
+            current = {id(k): (k, v) for k, v in container.items()}
+            rebuilt = container.copy()
+            rebuilt.clear()
+            for k in order:
+                if id(k) in current:
+                    rebuilt[k] = current.pop(id(k))[1]
+                elif k == slot:
+                    rebuilt[k] = saved
+            for k, v in current.values():
+                rebuilt[k] = v
+            if range_value is None:
+                table.items = rebuilt
+            else:
+                items[hash_value] = rebuilt
+        for shard, records, length in self.streams:
+            del records[length:]
+            shard.items = records
+
+
+_UNTOUCHED = object()
+_ABSENT = object()
+
+
+def _transact_write_items(models: Any, backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    """moto 5.2.5's ``DynamoDBBackend.transact_write_items`` line for line, but for its rollback:
+    :class:`_Rollback` instead of ``copy.deepcopy`` of each table."""
+    if len(transact_items) > 100:
+        raise models.TooManyTransactionsException()
+    # Create a backup in case any of the transactions fail
+    rollback = _Rollback(backend, transact_items)
+
+    target_items: set[tuple[str, str]] = set()
+
+    def check_unicity(table_name: str, key: dict[str, Any]) -> None:
+        item = (str(table_name), str(dict(sorted(key.items()))))
+        if item in target_items:
+            raise models.MultipleTransactionsException()
+        target_items.add(item)
+
+    errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []  # [(Code, Message, Item), ..]
+    for item in transact_items:
+        original_item: dict[str, Any] | None = None
+        # Check transact writes are not performing multiple operations on the same item
+        if len(list(item.keys())) > 1:
+            raise models.TransactWriteSingleOpException  # (moto puts nothing back here either)
+
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+
+            table_name = op["TableName"]
+            condition_expression = op.get("ConditionExpression")
+            expression_attribute_names = op.get("ExpressionAttributeNames")
+            expression_attribute_values = op.get("ExpressionAttributeValues")
+            return_values_on_condition_check_failure = op.get("ReturnValuesOnConditionCheckFailure")
+
+            if op_type == "Put":
+                attrs = op["Item"]
+                table = backend.get_table(table_name)
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+
+            check_unicity(table_name, key)
+            rollback.save(table_name, key, op_type)
+
+            current = backend.get_item(table_name, key)
+            if condition_expression is not None:
+                condition_op = models.get_filter_expression(
+                    condition_expression, expression_attribute_names, expression_attribute_values
+                )
+                if not condition_op.expr(current):
+                    if return_values_on_condition_check_failure == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise models.ConditionalCheckFailed(item=original_item)
+
+            if op_type == "Put":
+                attrs = op["Item"]
+                backend.put_item(
+                    table_name,
+                    attrs,
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            elif op_type == "Delete":
+                backend.delete_item(
+                    table_name,
+                    key,
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            elif op_type == "Update":
+                update_expression = op["UpdateExpression"]
+                backend.update_item(
+                    table_name,
+                    key,
+                    update_expression=update_expression,
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            errors.append((None, None, None))
+        except (models.MultipleTransactionsException, models.MockValidationException):
+            # Rollback to the original state, and reraise the error
+            rollback.restore()
+            raise
+        except models.ConditionalCheckFailed as e:
+            errors.append(("ConditionalCheckFailed", str(e.message), original_item))
+        except Exception as e:  # moto records any other failure as the item's reason
+            # For other exceptions, capture their details
+            errors.append((type(e).__name__, str(e), original_item))
+
+    if any(code is not None for code, _, _ in errors):
+        # Rollback to the original state, and reraise the errors
+        rollback.restore()
+        raise models.TransactionCanceledException(errors)
 
 
 def skip_signing(session: Any) -> None:
