@@ -514,3 +514,31 @@ def test_the_labels_tables_versioned_write_behaves_as_its_fake(clock: Clock) -> 
     (stored,) = world.labels_of(world.batches[0])
     assert (stored["WorkerConfirmCount"], stored["WorkerDisconfirmCount"], stored["review_version"]) == (1, 1, 3)
     assert fake.item(world.run_id, item_id)["review_version"] == 3
+
+
+def test_the_same_answer_delivered_twice_at_once_counts_once(clock: Clock) -> None:
+    world = started(clock, screens=2, workers=1)
+    lease = world.service.next_task(world.job, "alice")
+    assert lease is not None
+    replays: list[bool] = []
+    in_threads(
+        lambda n: replays.append(world.service.answer(lease.task_id, "alice", lease.lease_id, world.answer(lease))), 4
+    )
+    assert sorted(replays) == [False, True, True, True]
+    job = meta(world)
+    assert (job.done, job.tallied) == (1, 1)
+
+
+def test_one_reviewer_asking_twice_at_once_holds_one_task(clock: Clock) -> None:
+    world = started(clock, screens=6, workers=1)
+    got: list[str] = []
+
+    def ask(n: int) -> None:
+        lease = world.service.next_task(world.job, "alice")
+        assert lease is not None
+        got.append(lease.task_id)
+
+    in_threads(ask, 4)
+    assert len(set(got)) == 1
+    leased = [i for i in world.table.scan_all() if i.get("state") == "LEASED"]
+    assert len(leased) == 1 and leased[0]["lease_owner"] == "alice"
