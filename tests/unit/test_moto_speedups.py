@@ -55,7 +55,9 @@ def _outcome(request: Callable[[], Any]) -> Any:
     try:
         response = request()
     except ClientError as error:
-        return ("ClientError", error.response["Error"]["Code"], error.response["Error"]["Message"])
+        found = ("ClientError", error.response["Error"]["Code"], error.response["Error"]["Message"])
+        reasons = error.response.get("CancellationReasons")  # a cancelled transaction's, item by item
+        return found if reasons is None else (*found, reasons)
     except Exception as error:  # moto itself failing: the patched moto must fail the same way
         return ("exception", type(error).__name__, str(error))
     response = dict(response)
@@ -128,7 +130,7 @@ class Recorder:
 
         self.record(f"stream of {table}", _outcome(records))
 
-    def record_tables(self) -> None:
+    def record_tables(self, when: str = "final") -> None:
         """A consistent Scan of every table, sorted by key."""
         for name in sorted(self.ddb.list_tables()["TableNames"]):
             key_names = [k["AttributeName"] for k in self.ddb.describe_table(TableName=name)["Table"]["KeySchema"]]
@@ -139,7 +141,7 @@ class Recorder:
                     items.extend(page["Items"])
                 return {"Items": sorted(items, key=lambda item: [repr(item.get(k)) for k in key_names])}
 
-            self.record(f"final Scan of {name}", _outcome(scan))
+            self.record(f"{when} Scan of {name}", _outcome(scan))
 
 
 Scenario = Callable[[Recorder], None]
@@ -729,6 +731,528 @@ def test_put_and_batch_write_answer_the_same() -> None:
     outcomes = assert_same(write_scenario)
     assert is_error(outcomes["put_item condition fails"], "ConditionalCheckFailedException")
     assert outcomes["get_item after the batch"]["Item"]["n"] == N("3")
+
+
+# --- TransactWriteItems -----------------------------------------------------------------------------
+
+
+def _backend() -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[ACCOUNT][REGION]
+
+
+ACCOUNT = "123456789012"  # moto's default account
+
+
+def internal_state() -> Any:
+    """Every table's items as moto holds them: partitions (empty ones too) and items in dict order, each
+    item's attributes in order, and each stream's records: what a rollback must put back exactly."""
+    state = {}
+    for name, table in sorted(_backend().tables.items()):
+        if table.range_key_attr:
+            items = [
+                (repr(h), [(repr(r), repr(list(item.attrs.items()))) for r, item in part.items()])
+                for h, part in table.items.items()
+            ]
+        else:
+            items = [(repr(h), repr(list(item.attrs.items()))) for h, item in table.items.items()]
+        shard = table.stream_shard
+        stream = None if shard is None else [repr(record.to_json()["dynamodb"].get("Keys")) for record in shard.items]
+        state[name] = {"items": items, "stream": stream}
+    return state
+
+
+def put(table: str, item: dict[str, Any], when: str | None = None, **extra: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"TableName": table, "Item": item, **extra}
+    if when:
+        op["ConditionExpression"] = when
+    return {"Put": op}
+
+
+def tx_update(table: str, key: dict[str, Any], expression: str, when: str | None = None, **extra: Any) -> Any:
+    op: dict[str, Any] = {"TableName": table, "Key": key, "UpdateExpression": expression, **extra}
+    if when:
+        op["ConditionExpression"] = when
+    return {"Update": op}
+
+
+def delete(table: str, key: dict[str, Any], when: str | None = None, **extra: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"TableName": table, "Key": key, **extra}
+    if when:
+        op["ConditionExpression"] = when
+    return {"Delete": op}
+
+
+def check(table: str, key: dict[str, Any], when: str, **extra: Any) -> dict[str, Any]:
+    return {"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": when, **extra}}
+
+
+def slot(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": S(pk), "sk": S(sk)}
+
+
+def create_review_tables(rec: Recorder) -> None:
+    """The review table's shape (pk/sk, a sparse GSI ``queue`` on q_pk/q_sk), a hash-only table, a
+    table with a number hash key and a stream."""
+    rec.create_table("review", ("pk", "S"), ("sk", "S"), gsi=("queue", ("q_pk", "S"), ("q_sk", "S")))
+    rec.create_table("jobs", ("pk", "S"))
+    rec.create_table("counts", ("n", "N"), stream=True)
+    for seq in range(6):
+        for k in range(2):
+            item = {**slot(f"SCR#{seq}", f"SLOT#{k}"), "state": S("OPEN"), "k": N(str(k))}
+            if seq != 5:  # screen 5's slots are out of the queue (sparse)
+                item |= {"q_pk": S(f"Q#{seq % 2}"), "q_sk": S(f"{k}#{seq:04d}")}
+            rec.ddb.put_item(TableName="review", Item=item)
+    for job in ("a", "b", "c"):
+        rec.ddb.put_item(TableName="jobs", Item={"pk": S(job), "done": N("0"), "claims": N("0")})
+    for n in ("1", "2", "3"):
+        rec.ddb.put_item(TableName="counts", Item={"n": N(n), "v": S("seed")})
+
+
+OPEN = {":open": S("OPEN")}
+
+
+def transaction_scenario(rec: Recorder) -> None:
+    create_review_tables(rec)
+    tx = "transact_write_items"
+
+    def transact(label: str, *items: dict[str, Any]) -> Any:
+        before = internal_state()
+        outcome = rec.call(label, tx, TransactItems=list(items))
+        rec.record(f"state after {label}", internal_state())
+        if isinstance(outcome, tuple):  # cancelled or refused: nothing may have changed, to the byte
+            rec.record(f"unchanged after {label}", internal_state() == before)
+        return outcome
+
+    claim = "SET #st = :leased, lease_id = :l REMOVE q_pk, q_sk"
+    names = {"#st": "state"}
+    transact(
+        "claim: update, put, update a counter, check",
+        tx_update(
+            "review",
+            slot("SCR#0", "SLOT#0"),
+            claim,
+            "#st = :open",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={**OPEN, ":leased": S("LEASED"), ":l": S("L1")},
+        ),
+        put("review", {**slot("REV#r1", "LEASE#a"), "seq": N("0")}, "attribute_not_exists(pk)"),
+        tx_update("jobs", {"pk": S("a")}, "ADD claims :one", ExpressionAttributeValues={":one": N("1")}),
+        check("jobs", {"pk": S("b")}, "attribute_exists(pk)"),
+    )
+    transact(
+        "the same claim again: cancelled by its first item",
+        tx_update(
+            "review",
+            slot("SCR#0", "SLOT#0"),
+            claim,
+            "#st = :open",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={**OPEN, ":leased": S("LEASED"), ":l": S("L2")},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        ),
+        put("review", {**slot("REV#r2", "LEASE#a"), "seq": N("0")}, "attribute_not_exists(pk)"),
+        tx_update("jobs", {"pk": S("a")}, "ADD claims :one", ExpressionAttributeValues={":one": N("1")}),
+    )
+    every_kind_then_a_failing_check = [
+        tx_update(
+            "review",
+            slot("SCR#1", "SLOT#0"),
+            claim,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":leased": S("LEASED"), ":l": S("L3")},
+        ),
+        put("review", {**slot("SCR#9", "SLOT#0"), "state": S("NEW")}),  # a partition that did not exist
+        tx_update("review", slot("SCR#8", "SLOT#1"), "SET a = :x", ExpressionAttributeValues=X),  # a new item
+        delete("review", slot("SCR#2", "SLOT#1")),
+        delete("jobs", {"pk": S("c")}),  # hash-only: the item must come back where it was
+        put("jobs", {"pk": S("b"), "done": N("7")}),  # replaced
+        put("counts", {"n": N("4"), "v": S("new")}),  # a stream record
+        delete("counts", {"n": N("1")}),
+        tx_update("counts", {"n": N("2")}, "SET v = :x", ExpressionAttributeValues=X),
+        check("review", slot("NOPE", "SLOT#0"), "attribute_not_exists(pk)"),  # its look-up creates a partition
+        check("jobs", {"pk": S("a")}, "claims = :zero", ExpressionAttributeValues={":zero": N("0")}),
+    ]
+    transact("every kind of change, then a failing check", *every_kind_then_a_failing_check)
+    transact(
+        "two failing items, ALL_OLD of a missing and an existing item",
+        check(
+            "review", slot("SCR#3", "SLOT#0"), "attribute_not_exists(pk)", ReturnValuesOnConditionCheckFailure="ALL_OLD"
+        ),
+        put(
+            "review", slot("SCR#3", "SLOT#1"), "attribute_not_exists(pk)", ReturnValuesOnConditionCheckFailure="ALL_OLD"
+        ),
+        delete(
+            "review", slot("SCR#3", "SLOT#9"), "attribute_exists(pk)", ReturnValuesOnConditionCheckFailure="ALL_OLD"
+        ),
+        tx_update("jobs", {"pk": S("c")}, "SET done = :x", ExpressionAttributeValues=X),
+    )
+    transact(
+        "the same item twice (ValidationException after a change)",
+        tx_update("jobs", {"pk": S("c")}, "SET done = :x", ExpressionAttributeValues=X),
+        delete("review", slot("SCR#4", "SLOT#0")),
+        check("review", slot("SCR#4", "SLOT#0"), "attribute_exists(pk)"),
+    )
+    transact(
+        "the same number key spelled twice",
+        tx_update("counts", {"n": N("3")}, "SET v = :x", ExpressionAttributeValues=X),
+        delete("counts", {"n": N("3.0")}),
+        check("jobs", {"pk": S("a")}, "attribute_not_exists(pk)"),
+    )
+    transact(
+        "an invalid update expression after a change",
+        delete("review", slot("SCR#4", "SLOT#1")),
+        tx_update("review", slot("SCR#3", "SLOT#0"), "SET a = :x", ExpressionAttributeValues={":y": S("y")}),
+    )
+    transact(
+        "a key attribute of the wrong type after a change",
+        put("review", slot("SCR#4", "SLOT#7")),
+        put("jobs", {"pk": N("1")}),
+    )
+    transact(
+        "a missing range key after a change",
+        put("review", slot("SCR#4", "SLOT#7")),
+        delete("review", {"pk": S("SCR#4")}),
+    )
+    transact(
+        "a missing table after a change",
+        put("review", slot("SCR#4", "SLOT#7")),
+        put("nope", {"pk": S("x")}),
+    )
+    arn = rec.ddb.describe_table(TableName="jobs")["Table"]["TableArn"]
+    transact(
+        "a table named by its ARN (moto puts back only tables named by name)",
+        put(arn, {"pk": S("by-arn")}),
+        put("review", slot("SCR#4", "SLOT#8")),
+        check("review", slot("SCR#0", "SLOT#0"), "attribute_not_exists(pk)"),
+    )
+    transact(
+        "an ARN and the name of one table",
+        put(arn, {"pk": S("by-arn-2")}),
+        put("jobs", {"pk": S("by-name")}),
+        check("jobs", {"pk": S("a")}, "attribute_not_exists(pk)"),
+    )
+    transact(
+        "an item over 400 KB after a change",
+        put("counts", {"n": N("5")}),
+        tx_update("jobs", {"pk": S("a")}, "SET pad = :x", ExpressionAttributeValues={":x": S("p" * 410_000)}),
+    )
+    transact("101 items", *[check("jobs", {"pk": S(f"j{n}")}, "attribute_not_exists(pk)") for n in range(101)])
+    transact("every kind of change, committed", *every_kind_then_a_failing_check[:-1])
+    rec.record_stream("counts")
+    queue = {"TableName": "review", "IndexName": "queue", "KeyConditionExpression": "q_pk = :q"}
+    for shard in ("Q#0", "Q#1"):
+        rec.call(f"queue {shard} after the claims", "query", **queue, ExpressionAttributeValues={":q": S(shard)})
+
+
+def test_transactions_answer_and_roll_back_the_same() -> None:
+    outcomes = assert_same(transaction_scenario)
+    tx = "transact_write_items"
+    assert outcomes[f"{tx} claim: update, put, update a counter, check"] == {
+        "ConsumedCapacity": [],
+        "ItemCollectionMetrics": {},
+    }
+    for label in (
+        "the same claim again: cancelled by its first item",
+        "every kind of change, then a failing check",
+        "two failing items, ALL_OLD of a missing and an existing item",
+        "the same number key spelled twice",
+        "a table named by its ARN (moto puts back only tables named by name)",
+        "an ARN and the name of one table",
+    ):
+        assert is_error(outcomes[f"{tx} {label}"], "TransactionCanceledException"), label
+    for label in (
+        "the same item twice (ValidationException after a change)",
+        "an invalid update expression after a change",
+        "a key attribute of the wrong type after a change",
+        "a missing range key after a change",
+        "an item over 400 KB after a change",
+        "101 items",
+    ):
+        assert is_error(outcomes[f"{tx} {label}"], "ValidationException"), label
+    assert is_error(outcomes[f"{tx} a missing table after a change"], "ResourceNotFoundException")
+    assert (
+        outcomes[f"{tx} every kind of change, committed"]
+        == outcomes[f"{tx} claim: update, put, update a counter, check"]
+    )
+    reasons = outcomes[f"{tx} the same claim again: cancelled by its first item"][3]
+    assert [r["Code"] for r in reasons] == ["ConditionalCheckFailed", "None", "None"]
+    assert reasons[0]["Item"]["state"] == S("LEASED")
+    unchanged = {label: value for label, value in outcomes.items() if label.startswith("unchanged after")}
+    assert len(unchanged) >= 10
+    # every refusal leaves the tables as they were, but for moto's ARN quirk (nothing put back by ARN)
+    assert [label for label, value in unchanged.items() if not value] == [
+        "unchanged after a table named by its ARN (moto puts back only tables named by name)"
+    ]
+    assert outcomes["query queue Q#0 after the claims"]["Count"] < 5  # claimed slots left the sparse index
+
+
+def test_cancelled_transactions_copy_only_the_items_they_touch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    copied: list[str] = []
+    original = copy.deepcopy
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        copied.append(type(value).__name__)
+        return original(value, memo)
+
+    def scenario(rec: Recorder) -> None:
+        create_review_tables(rec)
+        copied.clear()
+        rec.call(
+            "cancelled",
+            "transact_write_items",
+            TransactItems=[
+                put("review", slot("SCR#0", "SLOT#0")),
+                check("jobs", {"pk": S("a")}, "attribute_not_exists(pk)"),
+            ],
+        )
+        rec.record("tables copied", copied.count("Table"))
+        rec.record("items copied", copied.count("Item"))
+
+    monkeypatch.setattr(copy, "deepcopy", deepcopy)
+    plain = run(scenario, speedups=False)
+    fast = run(scenario, speedups=True)
+    assert plain["tables copied"] == 2 and fast["tables copied"] == 0
+    assert fast["items copied"] == 1  # the slot the Put replaced; the ConditionCheck changes nothing
+
+
+# --- Query and Scan on an index ------------------------------------------------------------------------
+
+
+def index_item(n: int) -> dict[str, Any]:
+    """Items over 4 index partitions, some without the index's hash key or range key (sparse)."""
+    item = {"pk": S(f"SCR#{n // 3:03d}"), "sk": S(f"SLOT#{n % 3}"), "pad": S("x" * (n % 7) * 40)}
+    if n % 11 != 0:
+        item["q_pk"] = S(f"Q#{n % 4}")
+    if n % 13 != 0:
+        item["q_sk"] = S(f"{n % 3}#{(n * 37) % 100:04d}")
+    if n % 5 != 0:
+        item["g"] = S(f"G{n % 3}")
+        item["score"] = N(["10", "9", "1e1", "-0.5", "2.50", "100", "3"][n % 7])  # equal numbers spelled apart
+    return item
+
+
+def create_index_tables(rec: Recorder) -> None:
+    schema = {"KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]}
+    definitions = [(name, "S") for name in ("pk", "sk", "q_pk", "q_sk", "g")] + [("score", "N")]
+    rec.ddb.create_table(
+        TableName="review",
+        **schema,
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": t} for a, t in definitions],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "queue",
+                "KeySchema": [
+                    {"AttributeName": "q_pk", "KeyType": "HASH"},
+                    {"AttributeName": "q_sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "by_score",
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": "score", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["q_sk"]},
+            },
+            {
+                "IndexName": "by_queue",
+                "KeySchema": [{"AttributeName": "q_pk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+        ],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "local",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "q_sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    rec.create_table("jobs", ("pk", "S"), gsi=("by_state", ("state", "S"), None))
+    items = [index_item(n) for n in range(150)]
+    for start in range(0, len(items), 25):
+        puts = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        rec.ddb.batch_write_item(RequestItems={"review": puts})
+    for n in range(30):
+        job = (
+            {"pk": S(f"job-{n:02d}"), "state": S(["open", "done", "open"][n % 3])}
+            if n % 4
+            else {"pk": S(f"job-{n:02d}")}
+        )
+        rec.ddb.put_item(TableName="jobs", Item=job)
+
+
+def index_scenario(rec: Recorder) -> None:
+    create_index_tables(rec)
+    queue = {"TableName": "review", "IndexName": "queue"}
+    q1 = {**queue, "KeyConditionExpression": "q_pk = :q", "ExpressionAttributeValues": {":q": S("Q#1")}}
+    rec.call("hash key", "query", **q1)
+    rec.call("hash key, backwards", "query", **q1, ScanIndexForward=False)
+    rec.call("hash key, COUNT", "query", **q1, Select="COUNT")
+    rec.call("no such hash key", "query", **{**q1, "ExpressionAttributeValues": {":q": S("Q#9")}})
+    rec.call("hash key of another type", "query", **{**q1, "ExpressionAttributeValues": {":q": N("1")}})
+    rec.call(
+        "hash key through #name",
+        "query",
+        **queue,
+        KeyConditionExpression="#q = :q",
+        ExpressionAttributeNames={"#q": "q_pk"},
+        ExpressionAttributeValues={":q": S("Q#2")},
+    )
+    between = {":q": S("Q#2"), ":low": S("1#"), ":high": S("1#0060")}
+    in_range = "q_pk = :q AND q_sk BETWEEN :low AND :high"
+    rec.call("BETWEEN", "query", **queue, KeyConditionExpression=in_range, ExpressionAttributeValues=between)
+    rec.call(
+        "BETWEEN, backwards",
+        "query",
+        **queue,
+        KeyConditionExpression=in_range,
+        ExpressionAttributeValues=between,
+        ScanIndexForward=False,
+    )
+    prefix = {":q": S("Q#3"), ":p": S("2#")}
+    rec.call(
+        "begins_with",
+        "query",
+        **queue,
+        KeyConditionExpression="q_pk = :q AND begins_with(q_sk, :p)",
+        ExpressionAttributeValues=prefix,
+    )
+    for op in ("<", "<=", ">", ">=", "="):
+        values = {":q": S("Q#0"), ":v": S("1#0048")}
+        rec.call(
+            f"range {op}",
+            "query",
+            **queue,
+            KeyConditionExpression=f"q_pk = :q AND q_sk {op} :v",
+            ExpressionAttributeValues=values,
+        )
+    for limit in (4, 7):
+        for forward in (True, False):
+            query_all_pages(rec, f"Limit {limit} forward={forward}", **q1, Limit=limit, ScanIndexForward=forward)
+            query_all_pages(
+                rec,
+                f"BETWEEN Limit {limit} forward={forward}",
+                **queue,
+                KeyConditionExpression=in_range,
+                ExpressionAttributeValues=between,
+                Limit=limit,
+                ScanIndexForward=forward,
+            )
+    query_all_pages(
+        rec,
+        "Limit 5 with a filter",
+        **{**q1, "ExpressionAttributeValues": {":q": S("Q#1"), ":s": S("SLOT#1")}},
+        Limit=5,
+        FilterExpression="sk = :s",
+    )
+    rec.call("projection", "query", **q1, ProjectionExpression="pk, q_sk, sk")
+    by_score = {"TableName": "review", "IndexName": "by_score"}
+    g1 = {**by_score, "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": S("G1")}}
+    rec.call("number range key, INCLUDE projection", "query", **g1)
+    rec.call("number range key, backwards", "query", **g1, ScanIndexForward=False)
+    query_all_pages(rec, "number range key, Limit 3", **g1, Limit=3)
+    rec.call(
+        "number range key > 5",
+        "query",
+        **by_score,
+        KeyConditionExpression="g = :g AND score > :s",
+        ExpressionAttributeValues={":g": S("G2"), ":s": N("5")},
+    )
+    by_queue = {"TableName": "review", "IndexName": "by_queue"}
+    query_all_pages(
+        rec,
+        "index without a range key, KEYS_ONLY, Limit 6",
+        **by_queue,
+        KeyConditionExpression="q_pk = :q",
+        ExpressionAttributeValues={":q": S("Q#2")},
+        Limit=6,
+    )
+    local = {"TableName": "review", "IndexName": "local"}
+    rec.call(
+        "local index",
+        "query",
+        **local,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": S("SCR#013")},
+    )
+    rec.call(
+        "local index, range",
+        "query",
+        **local,
+        ExpressionAttributeValues={":p": S("SCR#013"), ":v": S("1#")},
+        KeyConditionExpression="pk = :p AND q_sk > :v",
+    )
+    jobs = {
+        "TableName": "jobs",
+        "IndexName": "by_state",
+        "KeyConditionExpression": "#s = :s",
+        "ExpressionAttributeNames": {"#s": "state"},
+    }
+    query_all_pages(
+        rec, "hash-only table's index, Limit 4", **jobs, ExpressionAttributeValues={":s": S("open")}, Limit=4
+    )
+    rec.call(
+        "hash-only table's index, backwards",
+        "query",
+        **jobs,
+        ExpressionAttributeValues={":s": S("done")},
+        ScanIndexForward=False,
+    )
+    rec.call("missing index", "query", **{**q1, "IndexName": "nope"})
+    rec.call("consistent read on a GSI", "query", **q1, ConsistentRead=True)
+    rec.call(
+        "legacy KeyConditions",
+        "query",
+        **queue,
+        KeyConditions={"q_pk": {"AttributeValueList": [S("Q#1")], "ComparisonOperator": "EQ"}},
+    )
+    for name in ("queue", "by_score", "by_queue"):
+        pages = []
+        params: dict[str, Any] = {"TableName": "review", "IndexName": name, "Limit": 17}
+        for _ in range(30):
+            page = rec.call(f"Scan of {name}, page {len(pages)}", "scan", **params)
+            pages.append(page)
+            if not isinstance(page, dict) or "LastEvaluatedKey" not in page:
+                break
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    # the index follows changes: an item leaves it, one joins, one moves
+    rec.ddb.update_item(TableName="review", Key={"pk": S("SCR#000"), "sk": S("SLOT#1")}, UpdateExpression="REMOVE q_pk")
+    rec.ddb.put_item(TableName="review", Item={**slot("SCR#999", "SLOT#0"), "q_pk": S("Q#1"), "q_sk": S("0#0000")})
+    rec.ddb.update_item(
+        TableName="review",
+        Key={"pk": S("SCR#002"), "sk": S("SLOT#1")},
+        UpdateExpression="SET q_pk = :q",
+        ExpressionAttributeValues={":q": S("Q#1")},
+    )
+    rec.call("hash key after changes", "query", **q1)
+
+
+def test_index_queries_answer_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    sort_keys = _spy(monkeypatch, moto_speedups, "_sort_keys")
+    outcomes = assert_same(index_scenario)
+    fast_sorts = [result is not None for _, result in sort_keys]
+    assert fast_sorts.count(True) > 50 and fast_sorts.count(False) == 0  # strings and numbers: all fast
+    assert outcomes["query range ="]["Count"] == 1
+    assert outcomes["query hash key"]["Count"] > 20
+    assert outcomes["query no such hash key"]["Count"] == 0
+    pages = [v for label, v in outcomes.items() if label.startswith("query Limit 4 forward=True, page")]
+    assert len(pages) > 3 and sum(page["Count"] for page in pages) == outcomes["query hash key"]["Count"]
+    backwards = [i["pk"]["S"] for i in outcomes["query hash key, backwards"]["Items"]]
+    assert backwards == [i["pk"]["S"] for i in reversed(outcomes["query hash key"]["Items"])]
+    assert outcomes["query BETWEEN"]["Count"] > 0
+    assert outcomes["query hash key after changes"] != outcomes["query hash key"]
+    scores = [i["score"]["N"] for i in outcomes["query number range key, INCLUDE projection"]["Items"]]
+    assert "1E+1" in scores and "10" in scores  # equal numbers: the table's key orders them
 
 
 # --- the fast paths are taken ------------------------------------------------------------------
