@@ -183,8 +183,18 @@ class ReviewTable(Protocol):
     def pending(self, job: str) -> list[TaskRef]: ...
 
     def claim(
-        self, slot: Slot, reviewer: str, lease_id: str, until: float, now: float, seen_lease: str | None, ttl: int
-    ) -> Outcome: ...
+        self,
+        slot: Slot,
+        reviewer: str,
+        lease_id: str,
+        until: float,
+        now: float,
+        seen_lease: str | None,
+        ttl: int,
+        workers: int = 1,
+    ) -> Outcome:
+        """Lease the slot unless another of the screen's ``workers`` turns is held by a live lease."""
+        ...
 
     def heartbeat(self, ref: TaskRef, reviewer: str, lease_id: str, until: float) -> bool: ...
 

@@ -118,11 +118,36 @@ def test_next_returns_the_held_task_and_never_confidence(clock: Clock) -> None:
 
 def test_first_turns_of_every_screen_come_before_second_turns(clock: Clock) -> None:
     world = started(clock, screens=4, workers=2)
-    leases = [world.service.next_task(world.job, f"r{n}") for n in range(8)]
-    turns = [queue.parse_task_id(lease.task_id) for lease in leases if lease is not None]
-    assert [t.k for t in turns] == [0, 0, 0, 0, 1, 1, 1, 1]
-    assert sorted(t.seq for t in turns[:4]) == [0, 1, 2, 3]
-    assert world.service.next_task(world.job, "r9") is None  # every slot is leased
+    firsts = [world.review(f"r{n}") for n in range(4)]  # claimed and answered
+    turns = [queue.parse_task_id(lease.task_id) for lease in firsts if lease is not None]
+    assert [t.k for t in turns] == [0, 0, 0, 0]
+    assert sorted(t.seq for t in turns) == [0, 1, 2, 3]
+    seconds = [world.service.next_task(world.job, f"s{n}") for n in range(4)]
+    assert sorted((t.seq, t.k) for t in (queue.parse_task_id(s.task_id) for s in seconds if s)) == [
+        (0, 1),
+        (1, 1),
+        (2, 1),
+        (3, 1),
+    ]
+    assert world.service.next_task(world.job, "r9") is None  # every slot is answered or leased
+
+
+def test_a_screen_is_in_one_reviewers_hands_at_a_time(clock: Clock) -> None:
+    world = started(clock, screens=2, workers=2, lease_seconds=60)
+    alice = world.service.next_task(world.job, "alice")
+    bob = world.service.next_task(world.job, "bob")
+    assert alice is not None and bob is not None
+    a, b = queue.parse_task_id(alice.task_id), queue.parse_task_id(bob.task_id)
+    assert (a.k, b.k) == (0, 0) and a.seq != b.seq
+    before = world.table.scan_all()
+    assert world.service.next_task(world.job, "carol") is None  # both screens are held: their second turns wait
+    assert world.table.scan_all() == before  # a refused claim writes nothing
+    world.service.answer(alice.task_id, "alice", alice.lease_id, world.answer(alice))
+    carol = world.service.next_task(world.job, "carol")
+    assert carol is not None and queue.parse_task_id(carol.task_id) == queue.TaskRef(world.job, a.seq, 1)
+    clock.advance(61)  # bob's lease lapses: his screen is free again, first turn first
+    dave = world.service.next_task(world.job, "dave")
+    assert dave is not None and dave.task_id == bob.task_id
 
 
 def test_one_reviewer_gets_each_screen_once(clock: Clock) -> None:
@@ -239,6 +264,8 @@ def test_a_reviewer_retakes_their_own_lapsed_lease(clock: Clock) -> None:
     clock.advance(61)
     again = world.service.next_task(world.job, "alice")
     assert again is not None and again.task_id == first.task_id and again.lease_id != first.lease_id
+    assert world.service.next_task(world.job, "bob") is None  # alice holds the screen again
+    world.service.answer(again.task_id, "alice", again.lease_id, world.answer(again))
     assert world.service.next_task(world.job, "bob") is not None  # the second turn
 
 
@@ -360,7 +387,7 @@ def test_a_tally_lost_in_a_crash_is_redone_before_the_job_completes(
 
 
 def test_two_last_answers_at_once_resume_once(clock: Clock) -> None:
-    world = started(clock, screens=8, workers=2)
+    world = started(clock, screens=16, workers=1)  # 16 leases held at once, answered at once
     leases = []
     for n in range(16):
         lease = world.service.next_task(world.job, f"r{n}")

@@ -460,12 +460,21 @@ class ReviewTable:
         return [TaskRef(str(raw["job"]), _int(raw, "seq"), _int(raw, "k")) for raw in self._query(request)]
 
     def claim(
-        self, slot: Slot, reviewer: str, lease_id: str, until: float, now: float, seen_lease: str | None, ttl: int
+        self,
+        slot: Slot,
+        reviewer: str,
+        lease_id: str,
+        until: float,
+        now: float,
+        seen_lease: str | None,
+        ttl: int,
+        workers: int = 1,
     ) -> Outcome:
         """One transaction: the slot becomes the reviewer's lease (if it is still as ``slot`` shows it and
         claimable), the reviewer's marker on the screen is created (K distinct reviewers), the previous
         holder's marker goes (their lapsed turn is someone else's now), the reviewer's lease item points here
-        (unless a concurrent /next of theirs changed it) and their claim is counted."""
+        (unless a concurrent /next of theirs changed it), their claim is counted, and none of the screen's
+        other ``workers - 1`` turns is held by a live lease: a screen is in one reviewer's hands at a time."""
         ref = slot.ref
         previous = slot.lease_owner if slot.state == queue.LEASED else None
         items = [
@@ -511,6 +520,17 @@ class ReviewTable:
                 one=1,
             )
         )
+        siblings = len(items)
+        for other in range(workers):
+            if other != ref.k:
+                items.append(
+                    self._check(
+                        _slot_key(TaskRef(ref.job, ref.seq, other)),
+                        "attribute_not_exists(#pk) OR #state <> :leased OR #lease_until < :now",
+                        leased=queue.LEASED,
+                        now=now,
+                    )
+                )
         reasons = self._transact(items)
         if reasons is None:
             return Outcome.DONE
@@ -518,6 +538,8 @@ class ReviewTable:
             return Outcome.LOST
         if previous != reviewer and reasons[1] == "ConditionalCheckFailed":
             return Outcome.SEEN
+        if any(reason == "ConditionalCheckFailed" for reason in reasons[siblings:]):
+            return Outcome.LOST  # another reviewer holds a turn of this screen right now: try another screen
         return Outcome.BUSY
 
     def heartbeat(self, ref: TaskRef, reviewer: str, lease_id: str, until: float) -> bool:

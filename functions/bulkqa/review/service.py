@@ -174,7 +174,7 @@ class ReviewService:
                         attempts += 1
                         lease_id = uuid.uuid4().hex
                         until = queue.lease_until(now, now, meta.lease_seconds, meta.available_until)
-                        outcome = self._table.claim(slot, reviewer, lease_id, until, now, seen, ttl)
+                        outcome = self._table.claim(slot, reviewer, lease_id, until, now, seen, ttl, meta.workers)
                         if outcome is Outcome.DONE:
                             claimed = Slot(
                                 slot.job,
