@@ -749,6 +749,7 @@ def internal_state() -> Any:
     """Every table's items as moto holds them: partitions (empty ones too) and items in dict order, each
     item's attributes in order, and each stream's records: what a rollback must put back exactly."""
     state = {}
+    items: Any
     for name, table in sorted(_backend().tables.items()):
         if table.range_key_attr:
             items = [
@@ -1036,8 +1037,10 @@ def index_item(n: int) -> dict[str, Any]:
 
 
 def create_index_tables(rec: Recorder) -> None:
-    schema = {"KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]}
-    definitions = [(name, "S") for name in ("pk", "sk", "q_pk", "q_sk", "g")] + [("score", "N")]
+    schema: Any = {
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    }
+    definitions: Any = [(name, "S") for name in ("pk", "sk", "q_pk", "q_sk", "g")] + [("score", "N")]
     rec.ddb.create_table(
         TableName="review",
         **schema,
@@ -1080,7 +1083,7 @@ def create_index_tables(rec: Recorder) -> None:
     rec.create_table("jobs", ("pk", "S"), gsi=("by_state", ("state", "S"), None))
     items = [index_item(n) for n in range(150)]
     for start in range(0, len(items), 25):
-        puts = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        puts: Any = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
         rec.ddb.batch_write_item(RequestItems={"review": puts})
     for n in range(30):
         job = (
@@ -1217,7 +1220,7 @@ def index_scenario(rec: Recorder) -> None:
         KeyConditions={"q_pk": {"AttributeValueList": [S("Q#1")], "ComparisonOperator": "EQ"}},
     )
     for name in ("queue", "by_score", "by_queue"):
-        pages = []
+        pages: list[Any] = []
         params: dict[str, Any] = {"TableName": "review", "IndexName": name, "Limit": 17}
         for _ in range(30):
             page = rec.call(f"Scan of {name}, page {len(pages)}", "scan", **params)
@@ -1331,7 +1334,7 @@ def test_top_level_projections_and_wire_format_values_take_the_fast_paths(monkey
     def scenario(rec: Recorder) -> None:
         create_query_tables(rec)
         project.clear()
-        run1 = {"TableName": "items", "KeyConditionExpression": "run_id = :r"}
+        run1: dict[str, Any] = {"TableName": "items", "KeyConditionExpression": "run_id = :r"}
         run1["ExpressionAttributeValues"] = {":r": S("run-1")}
         rec.call("top-level", "query", **run1, ProjectionExpression="item_id, score")
         rec.record("moto projections, top-level", len(project))
