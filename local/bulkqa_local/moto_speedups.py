@@ -249,6 +249,7 @@ def install() -> list[tuple[Any, str, Any]]:
             partition.key = None
 
     def index_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        """10. A Query on an index: all_items() returns the items whose index hash key matches."""
         try:
             conditions = signature.bind(self, hash_key, *args, **kwargs).arguments.get("hash_key_conditions")
         except TypeError:
@@ -271,7 +272,8 @@ def install() -> list[tuple[Any, str, Any]]:
     patch(table_class, "all_items", all_items)
     patch(table_class, "query", query)
 
-    # 10. an index Query reads the items whose index hash key matches (see all_items above)
+    # 10. (and Scan of an index) the items are sorted by their raw string or number keys where those order
+    #     as moto's tuples of DynamoTypes do (moto compares DynamoTypes in Python, Decimal for each number)
     original_sorted_items = table_class.sorted_items
 
     def sorted_items(self: Any, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Any]) -> Any:
