@@ -1,8 +1,10 @@
 """Read ``template.yaml`` and resolve its intrinsic functions for the local cloud.
 
 The local stack is built from the template itself (no second description to drift): parameters with
-their defaults, conditions, ``Globals``, resource properties, ``!Ref``/``!GetAtt``/``!Sub``/``!If``.
-Only what the template uses is implemented; anything else raises so a template change is noticed.
+their defaults, ``Rules`` (a failed assertion refuses the parameters, as CloudFormation does), conditions
+(a resource whose ``Condition`` is false is not part of the stack), ``Globals``, resource properties,
+``!Ref``/``!GetAtt``/``!Sub``/``!If``/``!Join`` and ``!Ref AWS::NoValue`` (the key or list element is
+dropped). Only what the template uses is implemented; anything else raises so a template change is noticed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,20 @@ from typing import Any
 import yaml
 
 ACCOUNT = "123456789012"  # moto's default account
+
+
+class TemplateRuleFailed(ValueError):
+    """A ``Rules`` assertion of the template is false for the given parameters (CloudFormation refuses them)."""
+
+
+class _NoValue:
+    """``!Ref AWS::NoValue``: the property (or list element) it stands for is removed."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
 
 
 class _Tag:
@@ -84,11 +100,32 @@ class Stack:
                 raise ValueError(f"template parameter {name} has no default; pass it")
         if given:
             raise ValueError(f"unknown template parameters: {sorted(given)}")
-        self.conditions = {name: bool(self.resolve(expr)) for name, expr in self.template.get("Conditions", {}).items()}
+        self.conditions: dict[str, bool] = {}
+        for name, expr in self.template.get("Conditions", {}).items():  # in order: a condition may use an earlier one
+            self.conditions[name] = bool(self.resolve(expr))
+        self._check_rules()
+
+    def _check_rules(self) -> None:
+        """CloudFormation's ``Rules``: every assertion of a rule whose RuleCondition holds must hold."""
+        failed = []
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self.resolve(rule["RuleCondition"]):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not self.resolve(assertion["Assert"]):
+                    failed.append(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
+        if failed:
+            raise TemplateRuleFailed("the template's rules refuse these parameters: " + " ".join(failed))
+
+    def active(self, logical: str) -> bool:
+        """Whether a resource is part of the stack (no ``Condition``, or a true one)."""
+        condition = self.template["Resources"][logical].get("Condition")
+        return condition is None or self.conditions[condition]
 
     @property
     def resources(self) -> dict[str, Any]:
-        return dict(self.template["Resources"])
+        """The resources the stack has with its parameters: those whose ``Condition`` is false are left out."""
+        return {logical: spec for logical, spec in self.template["Resources"].items() if self.active(logical)}
 
     def pseudo(self, name: str) -> str:
         return {
@@ -99,7 +136,17 @@ class Stack:
             "AWS::URLSuffix": "amazonaws.com",
         }[name]
 
+    def _in_stack(self, logical: str, use: str) -> None:
+        """Refuse a reference to a resource the conditions left out (CloudFormation refuses such a template)."""
+        if logical in self.template["Resources"] and not self.active(logical):
+            condition = self.template["Resources"][logical]["Condition"]
+            raise KeyError(
+                f"{use}: {logical} is not in the stack (its Condition {condition} is false); "
+                f"refer to it only under !If [{condition}, ...] or give the referring resource that Condition"
+            )
+
     def ref(self, name: str) -> str:
+        self._in_stack(name, f"!Ref {name}")
         if name.startswith("AWS::"):
             return self.pseudo(name)
         if name in self.parameters:
@@ -109,38 +156,53 @@ class Stack:
         raise KeyError(f"!Ref {name}: not created yet")
 
     def resolve(self, value: Any) -> Any:
+        """``value`` with every intrinsic function replaced by its value; ``!Ref AWS::NoValue`` removes the key
+        or list element it stands for (None when ``value`` itself is one)."""
+        resolved = self._resolve(value)
+        return None if resolved is NO_VALUE else resolved
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [r for r in (self._resolve(v) for v in value) if r is not NO_VALUE]
         if not isinstance(value, Mapping):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
-                return self.ref(arg)
+                return NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
+            if key == "Condition":  # a condition named inside Fn::And / Fn::Or / Fn::Not
+                return self.conditions[arg]
             if key == "Fn::GetAtt":
                 logical, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
+                self._in_stack(logical, f"!GetAtt {logical}.{attribute}")
                 return self.attrs[(logical, attribute)]
             if key == "Fn::Sub":
                 text, extra = (arg[0], self.resolve(arg[1])) if isinstance(arg, list) else (arg, {})
                 return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m.group(1), extra), text)
             if key == "Fn::If":
                 cond, yes, no = arg
-                return self.resolve(yes if self.conditions[cond] else no)
+                return self._resolve(yes if self.conditions[cond] else no)
             if key == "Fn::Not":
-                return not self.resolve(arg[0])
+                return not self._resolve(arg[0])
+            if key == "Fn::And":
+                return all(self._resolve(v) for v in arg)
+            if key == "Fn::Or":
+                return any(self._resolve(v) for v in arg)
             if key == "Fn::Equals":
-                return self.resolve(arg[0]) == self.resolve(arg[1])
+                return self._resolve(arg[0]) == self._resolve(arg[1])
             if key == "Fn::Join":
                 return str(arg[0]).join(str(v) for v in self.resolve(arg[1]))
             if key.startswith("Fn::"):
                 raise NotImplementedError(f"intrinsic {key} is not supported by the local cloud")
-        return {k: self.resolve(v) for k, v in value.items()}
+        out = {k: self._resolve(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not NO_VALUE}
 
     def _sub(self, name: str, extra: Mapping[str, Any]) -> str:
         if name in extra:
             return str(extra[name])
         if "." in name:
             logical, attribute = name.split(".", 1)
+            self._in_stack(logical, f"${{{name}}}")
             return self.attrs[(logical, attribute)]
         return self.ref(name)
 

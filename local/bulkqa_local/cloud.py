@@ -7,6 +7,11 @@
 - EventBridge rules are the template's own patterns; their Lambda and state-machine targets are
   delivered (moto delivers only to SQS/logs/buses), asynchronously as on AWS.
 - SageMaker Ground Truth is emulated by :mod:`bulkqa_local.groundtruth`.
+- Resources whose ``Condition`` is false (``ReviewBackend``) are not created. The self-hosted review
+  backend's Cognito user pool, app client and groups are created in moto's cognito-idp; its HTTP API has
+  no data plane in moto, so its routes (from the functions' ``HttpApi`` events) are recorded for a local
+  server (:meth:`LocalCloud.http_routes`), and the ``ScheduleV2`` events for a runner that fires them
+  (:attr:`LocalCloud.schedules`, :meth:`LocalCloud.fire_schedule`).
 
 This package is never imported by the shipped functions.
 """
@@ -14,9 +19,11 @@ This package is never imported by the shipped functions.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -36,7 +43,9 @@ from .usage import Usage
 if TYPE_CHECKING:
     from moto.events.models import Rule
     from moto.events.utils import EventMessageType
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import CreateTableInputTypeDef, GlobalSecondaryIndexTypeDef
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_events.type_defs import TargetTypeDef
     from mypy_boto3_iam import IAMClient
@@ -95,8 +104,49 @@ class LocalRule(TypedDict):
     target: str
 
 
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """An HTTP API's JWT authorizer as the template declares it, resolved (what API Gateway checks)."""
+
+    name: str  # the authorizer's name in the template (``Cognito``)
+    issuer: str  # the token's ``iss`` must equal this
+    audience: tuple[str, ...]  # the token's ``aud`` (ID token) or ``client_id`` (access token) must be one of these
+    scopes: tuple[str, ...]  # the route's AuthorizationScopes: the token's ``scope`` must hold one of them
+    identity_source: str  # where the token is: ``$request.header.Authorization``
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of an HTTP API: an ``HttpApi`` event of a function whose ``ApiId`` is that API."""
+
+    method: str  # GET, POST, ..., or ANY
+    path: str  # /, /assets/{file}, /api/{proxy+}
+    function_logical_id: str
+    function_name: str
+    auth: JwtAuthorizer | Literal["NONE"]  # NONE: public
+    payload_format_version: str = "2.0"
+
+    @property
+    def route_key(self) -> str:
+        """API Gateway's ``routeKey`` (``GET /api/config``), as the payload 2.0 event carries it."""
+        return f"{self.method} {self.path}"
+
+
+class LocalSchedule(TypedDict):
+    """A ``ScheduleV2`` event of a function: EventBridge Scheduler invokes the function on this schedule."""
+
+    name: str
+    expression: str  # rate(5 minutes)
+    period_seconds: float | None  # from a rate() expression; None for cron()/at()
+    function_logical_id: str
+    function_name: str
+    input: Any  # what the target receives ({} when the template gives no Input)
+
+
 #: the services the runner calls (:meth:`LocalCloud.client`)
-Service = Literal["dynamodb", "events", "iam", "lambda", "logs", "s3", "sagemaker", "sqs", "stepfunctions"]
+Service = Literal[
+    "cognito-idp", "dynamodb", "events", "iam", "lambda", "logs", "s3", "sagemaker", "sqs", "stepfunctions"
+]
 
 
 class HandlerError(Exception):
@@ -135,6 +185,8 @@ class LocalCloud:
         self.progress = progress or (lambda message: None)
         self.functions: dict[str, LocalFunction] = {}
         self.rules: list[LocalRule] = []
+        self.routes: dict[str, list[Route]] = {}  # HTTP API logical id -> its routes
+        self.schedules: list[LocalSchedule] = []
         self._lock = threading.RLock()
         self._threads: list[threading.Thread] = []
         self._saved_env: dict[str, str | None] = {}
@@ -225,6 +277,8 @@ class LocalCloud:
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
 
+    @overload
+    def client(self, service: Literal["cognito-idp"]) -> CognitoIdentityProviderClient: ...
     @overload
     def client(self, service: Literal["dynamodb"]) -> DynamoDBClient: ...
     @overload
@@ -356,6 +410,11 @@ class LocalCloud:
                 stack.refs[logical] = f"https://sqs.{REGION}.amazonaws.com/{cfn.ACCOUNT}/{name}"
                 stack.attrs[(logical, "Arn")] = f"arn:aws:sqs:{REGION}:{cfn.ACCOUNT}:{name}"
                 stack.attrs[(logical, "QueueName")] = name
+            elif kind == "AWS::Serverless::HttpApi":  # no data plane in moto: an id and the URL it would have
+                api_id = hashlib.sha256(f"{stack.name}/{logical}".encode()).hexdigest()[:10]
+                stack.refs[logical] = api_id
+                stack.attrs[(logical, "ApiEndpoint")] = f"https://{api_id}.execute-api.{REGION}.amazonaws.com"
+        self._create_cognito(resources)
         for logical, spec in resources.items():  # functions' names first: log groups refer to them
             if spec["Type"] == "AWS::Serverless::Function":
                 props = spec.get("Properties", {})
@@ -444,13 +503,100 @@ class LocalCloud:
     def _create_table(self, logical: str, props: dict[str, Any]) -> None:
         p = self.stack.resolve(props)
         ddb = self.client("dynamodb")
-        ddb.create_table(
-            TableName=self.stack.refs[logical],
-            AttributeDefinitions=p["AttributeDefinitions"],
-            KeySchema=p["KeySchema"],
-            BillingMode=p.get("BillingMode", "PAY_PER_REQUEST"),
-            SSESpecification={"Enabled": bool(p.get("SSESpecification", {}).get("SSEEnabled"))},
-        )
+        name = self.stack.refs[logical]
+        indexes: list[GlobalSecondaryIndexTypeDef] = [
+            {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}
+            for i in p.get("GlobalSecondaryIndexes", [])
+        ]
+        request: CreateTableInputTypeDef = {
+            "TableName": name,
+            "AttributeDefinitions": p["AttributeDefinitions"],
+            "KeySchema": p["KeySchema"],
+            "BillingMode": p.get("BillingMode", "PAY_PER_REQUEST"),
+            "SSESpecification": {"Enabled": bool(p.get("SSESpecification", {}).get("SSEEnabled"))},
+        }
+        if indexes:
+            request["GlobalSecondaryIndexes"] = indexes
+        ddb.create_table(**request)
+        ttl = p.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):  # recorded only: moto never deletes expired items (nor does AWS promptly)
+            ddb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
+
+    # ------------------------------------------------------------------ Cognito (self-hosted review backend)
+    #: CloudFormation's AWS::Cognito::UserPool properties that CreateUserPool takes under the same name
+    _POOL_PROPERTIES = (
+        "AdminCreateUserConfig",
+        "AutoVerifiedAttributes",
+        "AccountRecoverySetting",
+        "AliasAttributes",
+        "DeletionProtection",
+        "MfaConfiguration",
+        "Policies",
+        "Schema",
+        "UsernameAttributes",
+        "UsernameConfiguration",
+    )
+    _CLIENT_PROPERTIES = (
+        "ClientName",
+        "GenerateSecret",
+        "ExplicitAuthFlows",
+        "PreventUserExistenceErrors",
+        "EnableTokenRevocation",
+        "SupportedIdentityProviders",
+        "AuthSessionValidity",
+        "AccessTokenValidity",
+        "IdTokenValidity",
+        "RefreshTokenValidity",
+        "TokenValidityUnits",
+    )
+
+    def _create_cognito(self, resources: Mapping[str, Any]) -> None:
+        """The user pools, then their app clients and groups: their ids are made by Cognito (moto)."""
+        for kind in ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"):
+            for logical, spec in resources.items():
+                if spec["Type"] == kind:
+                    self._create_cognito_resource(logical, kind, self.stack.resolve(spec.get("Properties", {})))
+
+    def _create_cognito_resource(self, logical: str, kind: str, p: dict[str, Any]) -> None:
+        cognito = self.client("cognito-idp")
+        known = {
+            "AWS::Cognito::UserPool": {*self._POOL_PROPERTIES, "UserPoolName", "EnabledMfas"},
+            "AWS::Cognito::UserPoolClient": {*self._CLIENT_PROPERTIES, "UserPoolId"},
+            "AWS::Cognito::UserPoolGroup": {"UserPoolId", "GroupName", "Description", "Precedence"},
+        }[kind]
+        if set(p) - known:
+            raise NotImplementedError(
+                f"{logical}: {kind} properties {sorted(set(p) - known)} are not created by the local cloud; "
+                "add them to LocalCloud._create_cognito_resource"
+            )
+        call: Callable[..., Any]
+        if kind == "AWS::Cognito::UserPool":
+            call = cognito.create_user_pool
+            pool = call(PoolName=p["UserPoolName"], **{k: p[k] for k in self._POOL_PROPERTIES if k in p})["UserPool"]
+            pool_id = pool["Id"]
+            if "SOFTWARE_TOKEN_MFA" in p.get("EnabledMfas", []):
+                cognito.set_user_pool_mfa_config(
+                    UserPoolId=pool_id,
+                    SoftwareTokenMfaConfiguration={"Enabled": True},
+                    MfaConfiguration=p.get("MfaConfiguration", "OPTIONAL"),
+                )
+            self.stack.refs[logical] = pool_id
+            self.stack.attrs[(logical, "UserPoolId")] = pool_id
+            self.stack.attrs[(logical, "Arn")] = pool["Arn"]
+            provider = f"cognito-idp.{REGION}.amazonaws.com/{pool_id}"
+            self.stack.attrs[(logical, "ProviderName")] = provider
+            self.stack.attrs[(logical, "ProviderURL")] = f"https://{provider}"
+        elif kind == "AWS::Cognito::UserPoolClient":
+            call = cognito.create_user_pool_client
+            client = call(UserPoolId=p["UserPoolId"], **{k: p[k] for k in self._CLIENT_PROPERTIES if k in p})
+            self.stack.refs[logical] = client["UserPoolClient"]["ClientId"]
+            self.stack.attrs[(logical, "ClientId")] = client["UserPoolClient"]["ClientId"]
+        else:
+            call = cognito.create_group
+            call(**p)
+            self.stack.refs[logical] = p["GroupName"]
 
     def _create_role(self, logical: str, props: dict[str, Any]) -> None:
         p = self.stack.resolve(props)
@@ -494,9 +640,83 @@ class LocalCloud:
             int(props.get("Timeout", 3)),
             int(props.get("MemorySize", 128)),
         )
-        for event in props.get("Events", {}).values():
+        for event_name, event in props.get("Events", {}).items():
             if event["Type"] == "EventBridgeRule":
                 self._create_rule(f"{name}-rule", event["Properties"], self.stack.attrs[(logical, "Arn")])
+            elif event["Type"] == "HttpApi":
+                self._record_route(logical, name, event.get("Properties", {}))
+            elif event["Type"] == "ScheduleV2":
+                self._record_schedule(logical, name, event_name, event["Properties"])
+            else:
+                raise NotImplementedError(f"{logical}: event type {event['Type']} is not emulated by the local cloud")
+
+    def _record_route(self, logical: str, function_name: str, props: dict[str, Any]) -> None:
+        """An HttpApi event: the route, with the authorizer API Gateway would apply (SAM's rules)."""
+        api_ref = props.get("ApiId", {"Ref": "ServerlessHttpApi"})
+        if not (isinstance(api_ref, dict) and set(api_ref) == {"Ref"}):
+            raise NotImplementedError(f"{logical}: an HttpApi event's ApiId must be !Ref <an HttpApi of the template>")
+        api = api_ref["Ref"]
+        api_auth = self.stack.resolve(self.stack.resources[api].get("Properties", {}).get("Auth", {}))
+        event_auth = self.stack.resolve(props.get("Auth", {}))
+        authorizer_name = event_auth.get("Authorizer", api_auth.get("DefaultAuthorizer", "NONE"))
+        auth: JwtAuthorizer | Literal["NONE"] = "NONE"
+        if authorizer_name != "NONE":
+            spec = api_auth["Authorizers"][authorizer_name]
+            if "JwtConfiguration" not in spec:
+                raise NotImplementedError(f"{logical}: only JWT authorizers are emulated ({authorizer_name})")
+            jwt = spec["JwtConfiguration"]
+            auth = JwtAuthorizer(
+                name=authorizer_name,
+                issuer=str(jwt["issuer"]),
+                audience=tuple(str(a) for a in jwt.get("audience", [])),
+                scopes=tuple(event_auth.get("AuthorizationScopes", spec.get("AuthorizationScopes", []))),
+                identity_source=str(spec.get("IdentitySource", "$request.header.Authorization")),
+            )
+        route = Route(
+            method=str(props.get("Method", "ANY")).upper(),
+            path=str(props.get("Path", "$default")),
+            function_logical_id=logical,
+            function_name=function_name,
+            auth=auth,
+            payload_format_version=str(props.get("PayloadFormatVersion", "2.0")),
+        )
+        self.routes.setdefault(api, []).append(route)
+
+    def _record_schedule(self, logical: str, function_name: str, event_name: str, props: dict[str, Any]) -> None:
+        p = self.stack.resolve(props)
+        expression = str(p["ScheduleExpression"])
+        match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+        unit = {"minute": 60, "hour": 3600, "day": 86400}
+        period = float(int(match[1]) * unit[match[2].rstrip("s")]) if match else None
+        raw_input = p.get("Input")
+        self.schedules.append(
+            {
+                "name": str(p.get("Name", f"{logical}{event_name}")),
+                "expression": expression,
+                "period_seconds": period,
+                "function_logical_id": logical,
+                "function_name": function_name,
+                "input": json.loads(raw_input) if isinstance(raw_input, str) else {},
+            }
+        )
+
+    # ------------------------------------------------------------------ what moto cannot run: HTTP API, Scheduler
+    def http_routes(self, api_logical_id: str) -> list[Route]:
+        """The routes of an HTTP API of the template (``ReviewApi``), in the template's order.
+
+        API Gateway picks the most specific match (an exact path before ``{param}`` before ``{proxy+}``, a
+        method before ``ANY``); that choice is the local server's. KeyError if the API is not in the stack.
+        """
+        if api_logical_id not in self.stack.resources:
+            raise KeyError(f"no HTTP API {api_logical_id!r} in the local stack (is its Condition false?)")
+        return list(self.routes.get(api_logical_id, []))
+
+    def fire_schedule(self, name: str) -> Any:
+        """Invoke a schedule's function now, as EventBridge Scheduler would at its next tick (synchronously)."""
+        for schedule in self.schedules:
+            if schedule["name"] == name:
+                return self.invoke(schedule["function_name"], schedule["input"])
+        raise KeyError(f"no schedule {name!r} in the local stack: {[s['name'] for s in self.schedules]}")
 
     def _create_rule(self, name: str, props: dict[str, Any], target: str, role: str | None = None) -> None:
         pattern = self.stack.resolve(props["Pattern"])
