@@ -4,6 +4,10 @@ Policies are checked after resolving the template's intrinsics with made-up phys
 like "the labeling role can invoke exactly the two labeling functions" compares concrete ARNs.
 Least privilege is checked both ways: every request a function's code makes is allowed by its role,
 and every (action, resource) its role grants is used by one of those requests.
+
+The template deploys one of two review backends (parameter ``ReviewBackend``): the stack is resolved once
+for each (``STACKS``), leaving out the resources whose ``Condition`` is false, and the policy checks run
+on both.
 """
 
 from __future__ import annotations
@@ -50,12 +54,24 @@ FUNCTIONS = of_type("AWS::Serverless::Function")
 
 
 def build_stack(parameters: dict[str, str] | None = None) -> cfn.Stack:
-    """The template with its parameters bound and made-up physical ids for every resource."""
+    """The template with its parameters bound and made-up physical ids for every resource of the stack
+    (those whose Condition is false with these parameters are not in it)."""
     stack = cfn.Stack(TEMPLATE, STACK, REGION, {"WorkteamArn": WORKTEAM, **(parameters or {})})
+    active = stack.resources
     deferred = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine", "AWS::Logs::LogGroup")
-    for logical, spec in RESOURCES.items():
+    for logical, spec in active.items():
         kind, name = spec["Type"], f"{STACK}-{logical}-1A2B3C"
-        if kind == "AWS::S3::Bucket":
+        if kind == "AWS::Cognito::UserPool":
+            pool = f"{REGION}_AbCdEf123"
+            stack.refs[logical] = pool
+            stack.attrs[(logical, "Arn")] = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool}"
+            stack.attrs[(logical, "ProviderURL")] = f"https://cognito-idp.{REGION}.amazonaws.com/{pool}"
+        elif kind == "AWS::Cognito::UserPoolClient":
+            stack.refs[logical] = "1example23456789abcdefghij"
+        elif kind == "AWS::Serverless::HttpApi":
+            stack.refs[logical] = "a1b2c3d4e5"
+            stack.attrs[(logical, "ApiEndpoint")] = f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com"
+        elif kind == "AWS::S3::Bucket":
             stack.refs[logical] = name.lower()
             stack.attrs[(logical, "Arn")] = f"arn:aws:s3:::{name.lower()}"
         elif kind == "AWS::DynamoDB::Table":
@@ -70,22 +86,28 @@ def build_stack(parameters: dict[str, str] | None = None) -> cfn.Stack:
             stack.attrs[(logical, "QueueName")] = name
         elif kind not in deferred:
             stack.refs[logical] = name
-    for logical, spec in FUNCTIONS.items():
-        name = stack.resolve(spec["Properties"].get("FunctionName", f"{STACK}-{logical}"))
-        stack.refs[logical] = name
-        stack.attrs[(logical, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-    for logical, spec in of_type("AWS::Serverless::StateMachine").items():
-        name = stack.resolve(spec["Properties"]["Name"])
-        stack.refs[logical] = stack.attrs[(logical, "Arn")] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
-        stack.attrs[(logical, "Name")] = name
-    for logical, spec in of_type("AWS::Logs::LogGroup").items():
-        name = stack.resolve(spec["Properties"]["LogGroupName"])
-        stack.refs[logical] = name
-        stack.attrs[(logical, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
+    for logical, spec in active.items():
+        if spec["Type"] == "AWS::Serverless::Function":
+            name = stack.resolve(spec["Properties"].get("FunctionName", f"{STACK}-{logical}"))
+            stack.refs[logical] = name
+            stack.attrs[(logical, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    for logical, spec in active.items():
+        if spec["Type"] == "AWS::Serverless::StateMachine":
+            name = stack.resolve(spec["Properties"]["Name"])
+            arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+            stack.refs[logical] = stack.attrs[(logical, "Arn")] = arn
+            stack.attrs[(logical, "Name")] = name
+    for logical, spec in active.items():
+        if spec["Type"] == "AWS::Logs::LogGroup":
+            name = stack.resolve(spec["Properties"]["LogGroupName"])
+            stack.refs[logical] = name
+            stack.attrs[(logical, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
     return stack
 
 
-S = build_stack()
+S = build_stack()  # the default backend: Ground Truth
+SH = build_stack({"ReviewBackend": "SelfHosted"})
+STACKS = {"GroundTruth": S, "SelfHosted": SH}
 
 
 def listed(value: Any) -> list[Any]:
@@ -96,32 +118,33 @@ def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
     return listed(document.get("Statement", []))
 
 
-def role_statements(role: str) -> list[dict[str, Any]]:
-    props = RESOURCES[role]["Properties"]
-    return [st for policy in props.get("Policies", []) for st in statements(policy["PolicyDocument"])]
+def role_statements(role: str, stack: cfn.Stack = S) -> list[dict[str, Any]]:
+    """A role's statements in that stack (a statement under ``!If [<false>, ..., !Ref AWS::NoValue]`` is gone)."""
+    props = stack.resources[role]["Properties"]
+    return [st for policy in props.get("Policies", []) for st in statements(stack.resolve(policy["PolicyDocument"]))]
 
 
-def policy_documents() -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every policy document of the template: roles' inline policies, bucket and queue policies."""
-    for logical, spec in RESOURCES.items():
+def policy_documents(stack: cfn.Stack = S) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every policy document of the stack, resolved: roles' inline policies, bucket and queue policies."""
+    for logical, spec in stack.resources.items():
         props = spec.get("Properties", {})
         for policy in props.get("Policies", []) if spec["Type"] == "AWS::IAM::Role" else []:
-            yield logical, policy["PolicyDocument"]
+            yield logical, stack.resolve(policy["PolicyDocument"])
         if "PolicyDocument" in props:
-            yield logical, props["PolicyDocument"]
+            yield logical, stack.resolve(props["PolicyDocument"])
 
 
-def all_statements() -> list[tuple[str, dict[str, Any]]]:
-    return [(logical, st) for logical, doc in policy_documents() for st in statements(doc)]
+def all_statements(stack: cfn.Stack = S) -> list[tuple[str, dict[str, Any]]]:
+    return [(logical, st) for logical, doc in policy_documents(stack) for st in statements(doc)]
 
 
 def grants(role: str, stack: cfn.Stack = S) -> set[tuple[str, str]]:
     """(action, concrete resource) pairs an IAM role allows."""
     out = set()
-    for st in role_statements(role):
+    for st in role_statements(role, stack):
         assert st["Effect"] == "Allow", (role, st)
         for action in listed(st["Action"]):
-            for resource in listed(stack.resolve(st["Resource"])):
+            for resource in listed(st["Resource"]):
                 out.add((action, resource))
     return out
 
@@ -240,8 +263,9 @@ def test_no_hard_coded_arn_anywhere_in_resources_or_outputs() -> None:
 # --- least privilege -----------------------------------------------------------------------------------------
 
 
-def test_no_wildcard_actions_in_allow_statements() -> None:
-    for logical, st in all_statements():
+@pytest.mark.parametrize("backend", sorted(STACKS))
+def test_no_wildcard_actions_in_allow_statements(backend: str) -> None:
+    for logical, st in all_statements(STACKS[backend]):
         if st["Effect"] != "Allow":
             continue
         for action in listed(st.get("Action", [])):
@@ -249,13 +273,15 @@ def test_no_wildcard_actions_in_allow_statements() -> None:
         assert "NotAction" not in st and "NotResource" not in st, logical
 
 
-def test_the_only_deny_is_the_tls_only_bucket_policy() -> None:
-    denies = [(logical, st) for logical, st in all_statements() if st["Effect"] == "Deny"]
+@pytest.mark.parametrize("backend", sorted(STACKS))
+def test_the_only_deny_is_the_tls_only_bucket_policy(backend: str) -> None:
+    denies = [(logical, st) for logical, st in all_statements(STACKS[backend]) if st["Effect"] == "Deny"]
     assert [logical for logical, _ in denies] == ["LabelsBucketPolicy"]
 
 
-def test_resource_star_only_for_the_namespaced_put_metric_data() -> None:
-    stars = [(logical, st) for logical, st in all_statements() if "*" in listed(st.get("Resource", []))]
+@pytest.mark.parametrize("backend", sorted(STACKS))
+def test_resource_star_only_for_the_namespaced_put_metric_data(backend: str) -> None:
+    stars = [(logical, st) for logical, st in all_statements(STACKS[backend]) if "*" in listed(st.get("Resource", []))]
     assert len(stars) == 1
     logical, st = stars[0]
     assert logical == "LabelingRole"
@@ -271,17 +297,22 @@ def test_no_managed_policies_at_all() -> None:
             assert ":iam::aws:policy/" not in value, path
 
 
-def test_send_task_is_granted_on_this_state_machine_only() -> None:
-    machine = S.attrs[("BulkQaStateMachine", "Arn")]
-    found = 0
-    for logical, st in all_statements():
+@pytest.mark.parametrize("backend", sorted(STACKS))
+def test_send_task_is_granted_on_this_state_machine_only(backend: str) -> None:
+    stack = STACKS[backend]
+    machine = stack.attrs[("BulkQaStateMachine", "Arn")]
+    found = []
+    for logical, st in all_statements(stack):
         actions = listed(st.get("Action", []))
         if any(a.startswith("states:SendTask") for a in actions):
-            found += 1
+            found.append(logical)
             # the machine, and its Distributed Map children (<name>/<map label>), where the wait runs
-            assert listed(S.resolve(st["Resource"])) == [machine, f"{machine}/*"], logical
+            assert listed(st["Resource"]) == [machine, f"{machine}/*"], logical
             assert set(actions) <= {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
-    assert found == 2  # start_labeling_job and on_labeling_job_event
+    expected = {"StartLabelingJobRole", "OnLabelingJobEventRole"}  # a job's end resumes the workflow
+    if backend == "SelfHosted":  # the job's last answer (review API) or the sweeper resumes it
+        expected |= {"ReviewApiRole", "ReviewSweeperRole"}
+    assert sorted(found) == sorted(expected)
 
 
 def test_the_labeling_role_invokes_exactly_the_two_labeling_functions() -> None:
@@ -305,8 +336,19 @@ def test_pass_role_only_for_the_labeling_role_to_sagemaker() -> None:
     passes = [(logical, st) for logical, st in all_statements() if "iam:PassRole" in listed(st.get("Action", []))]
     assert [logical for logical, _ in passes] == ["StartLabelingJobRole"]
     st = passes[0][1]
-    assert listed(S.resolve(st["Resource"])) == [S.attrs[("LabelingRole", "Arn")]]
+    assert listed(st["Resource"]) == [S.attrs[("LabelingRole", "Arn")]]
     assert st["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    # the self-hosted backend starts no labeling job: no role to pass, no SageMaker rights
+    assert not [st for _, st in all_statements(SH) if "iam:PassRole" in listed(st.get("Action", []))]
+    assert not any(a.startswith("sagemaker:") for a, _ in grants("StartLabelingJobRole", SH))
+
+
+@pytest.mark.parametrize("backend", sorted(STACKS))
+def test_no_cognito_rights_anywhere(backend: str) -> None:
+    """Operators manage the reviewers' accounts themselves (aws cognito-idp admin-create-user); no function may."""
+    for logical, st in all_statements(STACKS[backend]):
+        for action in listed(st.get("Action", [])):
+            assert not action.lower().startswith(("cognito-idp:", "cognito-identity:", "cognito-sync:")), logical
 
 
 def test_the_state_machine_role_invokes_exactly_its_steps() -> None:
@@ -354,18 +396,20 @@ def test_the_state_machine_role_writes_map_results_and_notes_job_outcomes_only()
     assert machine["Properties"]["DefinitionSubstitutions"]["RunsTableName"] == {"Ref": "RunsTable"}
 
 
-def uses() -> dict[str, set[tuple[str, str]]]:
-    """Every (IAM action, concrete resource) each function's code needs, derived from reading the code.
+def uses(stack: cfn.Stack = S) -> dict[str, set[tuple[str, str]]]:
+    """Every (IAM action, concrete resource) each function of the stack needs, derived from reading the code.
 
     S3 keys come from bulkqa.keys (the code's own layout); a GetObject/PutObject is on
     ``<bucket ARN>/<key>``. CloudWatch Logs is the function's own log group.
     """
+    self_hosted = stack.parameters["ReviewBackend"] == "SelfHosted"
     run = "sample-84f010a70d"
     job = keys.job_name(run, 0)
-    bucket = S.attrs[("LabelsBucket", "Arn")]
-    labels, runs = S.attrs[("LabelsTable", "Arn")], S.attrs[("RunsTable", "Arn")]
+    bucket = stack.attrs[("LabelsBucket", "Arn")]
+    labels, runs = stack.attrs[("LabelsTable", "Arn")], stack.attrs[("RunsTable", "Arn")]
     upload = f"{bucket}/incoming/sample.csv"
-    machine = S.attrs[("BulkQaStateMachine", "Arn")]
+    machine = stack.attrs[("BulkQaStateMachine", "Arn")]
+    review = stack.attrs.get(("ReviewTable", "Arn"), "")  # the self-hosted backend's table
     child = f"{machine}/LabelParts"  # the labeling wait's token belongs to a Distributed Map child
     job_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{job}"
 
@@ -401,20 +445,35 @@ def uses() -> dict[str, set[tuple[str, str]]]:
             ("dynamodb:BatchWriteItem", labels),
             ("dynamodb:UpdateItem", runs),
         },
-        # runs.update (token); the worker template; CreateLabelingJob (+ Tags: AddTags, RoleArn: PassRole);
-        # DescribeLabelingJob; SendTaskSuccess/Failure when the job already ended
+        # runs.update (token); the worker template; SendTaskSuccess/Failure when the job already ended; then
+        # Ground Truth: CreateLabelingJob (+ Tags: AddTags, RoleArn: PassRole), DescribeLabelingJob
         "StartLabelingJobFunction": {
             ("dynamodb:UpdateItem", runs),
             ("s3:PutObject", obj(keys.worker_template_key(run))),
-            ("sagemaker:CreateLabelingJob", job_arn),
-            ("sagemaker:AddTags", job_arn),
-            ("sagemaker:DescribeLabelingJob", job_arn),
-            ("iam:PassRole", S.attrs[("LabelingRole", "Arn")]),
             ("states:SendTaskSuccess", machine),
             ("states:SendTaskFailure", machine),
             ("states:SendTaskSuccess", child),
             ("states:SendTaskFailure", child),
-        },
+        }
+        | (
+            # or the self-hosted backend: SelfHostedJobs.start creates the job (create_job: a transaction of
+            # two Puts; meta: GetItem), reads the manifest (stream), writes its slots (put_slots:
+            # BatchWriteItem), opens it (begin: UpdateItem); status() reads META
+            {
+                ("dynamodb:GetItem", review),
+                ("dynamodb:PutItem", review),
+                ("dynamodb:UpdateItem", review),
+                ("dynamodb:BatchWriteItem", review),
+                ("s3:GetObject", obj(keys.manifest_key(run, 0))),
+            }
+            if self_hosted
+            else {
+                ("sagemaker:CreateLabelingJob", job_arn),
+                ("sagemaker:AddTags", job_arn),
+                ("sagemaker:DescribeLabelingJob", job_arn),
+                ("iam:PassRole", stack.attrs[("LabelingRole", "Arn")]),
+            }
+        ),
         # runs.get (token); DescribeLabelingJob; SendTaskSuccess/Failure
         "OnLabelingJobEventFunction": {
             ("dynamodb:GetItem", runs),
@@ -451,18 +510,61 @@ def uses() -> dict[str, set[tuple[str, str]]]:
         "NotifyRunFunction": {
             ("dynamodb:GetItem", runs),
             ("dynamodb:UpdateItem", runs),
-            ("sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:{S.name}-run-notifications"),
+            ("sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:{stack.name}-run-notifications"),
         },
     }
+    if self_hosted:
+        resume = {(a, r) for a in ("states:SendTaskSuccess", "states:SendTaskFailure") for r in (machine, child)}
+        # bulkqa.adapters.review_table as ReviewService calls it: claim is a TransactWriteItems (slot
+        # UpdateItem, marker PutItem, the previous holder's marker DeleteItem, lease PutItem, the other turns
+        # ConditionCheckItem); lease_of/slot/meta GetItem; metas/markers/leases BatchGetItem; open_jobs,
+        # screen_slots, reviewers Query; candidates/pending Query on the queue index; answer, heartbeat,
+        # release, end_job, mark_tallied, mark_delivered UpdateItem/DeleteItem; drop_lease DeleteItem. The
+        # tallies (labels.set_verdicts), the job's token (runs.get), the screen's batch file (read_json), the
+        # images (presigned URLs carry the role's GetObject)
+        needs["ReviewApiFunction"] = {
+            ("dynamodb:GetItem", review),
+            ("dynamodb:BatchGetItem", review),
+            ("dynamodb:PutItem", review),
+            ("dynamodb:UpdateItem", review),
+            ("dynamodb:DeleteItem", review),
+            ("dynamodb:ConditionCheckItem", review),
+            ("dynamodb:Query", review),
+            ("dynamodb:Query", f"{review}/index/queue"),
+            ("dynamodb:UpdateItem", labels),
+            ("dynamodb:GetItem", runs),
+            ("s3:GetObject", obj(keys.batch_key(run, 0, "0123456789abcdef"))),
+            ("s3:GetObject", obj("photos/cats/0001.jpg")),  # an image in the stack's bucket
+            *resume,
+        }
+        if stack.parameters["ImageBucketName"]:
+            needs["ReviewApiFunction"].add(
+                ("s3:GetObject", f"arn:aws:s3:::{stack.parameters['ImageBucketName']}/a.jpg")
+            )
+        # ReviewService.sweep: open_jobs/screen_slots Query, meta GetItem, queued/pending Query on the index,
+        # expire/mark_tallied/end_job/claim_delivery UpdateItem, mark_delivered UpdateItem + DeleteItem; the
+        # redone tallies (labels.set_verdicts); the job's token; resume
+        needs["ReviewSweeperFunction"] = {
+            ("dynamodb:GetItem", review),
+            ("dynamodb:UpdateItem", review),
+            ("dynamodb:DeleteItem", review),
+            ("dynamodb:Query", review),
+            ("dynamodb:Query", f"{review}/index/queue"),
+            ("dynamodb:UpdateItem", labels),
+            ("dynamodb:GetItem", runs),
+            *resume,
+        }
     for logical, spec in FUNCTIONS.items():
-        name = S.refs[logical]
+        if not stack.active(logical):
+            continue
+        name = stack.refs[logical]
         log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}:*"
         needs[logical] |= {("logs:CreateLogStream", log_group), ("logs:PutLogEvents", log_group)}
         # an asynchronous invocation's on-failure destination is sent by Lambda with the function's role
         destination = spec["Properties"].get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
         if destination:
             assert destination["Type"] == "SQS"
-            needs[logical].add(("sqs:SendMessage", S.resolve(destination["Destination"])))
+            needs[logical].add(("sqs:SendMessage", stack.resolve(destination["Destination"])))
     return needs
 
 
@@ -470,10 +572,20 @@ def allowed(action: str, resource: str, granted: set[tuple[str, str]]) -> bool:
     return any(a == action and fnmatch.fnmatchcase(resource, pattern) for a, pattern in granted)
 
 
-@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
-def test_each_role_grants_exactly_what_its_code_uses(logical: str) -> None:
-    needed = uses()[logical]
-    granted = grants(function_role(logical))
+SH_IMAGES = build_stack({"ReviewBackend": "SelfHosted", "ImageBucketName": "caltech-images"})
+STACKS_AND_FUNCTIONS = [
+    (backend, logical)
+    for backend, stack in (*STACKS.items(), ("SelfHosted+ImageBucketName", SH_IMAGES))
+    for logical in sorted(FUNCTIONS)
+    if stack.active(logical)
+]
+
+
+@pytest.mark.parametrize(("backend", "logical"), STACKS_AND_FUNCTIONS)
+def test_each_role_grants_exactly_what_its_code_uses(backend: str, logical: str) -> None:
+    stack = SH_IMAGES if backend == "SelfHosted+ImageBucketName" else STACKS[backend]
+    needed = uses(stack)[logical]
+    granted = grants(function_role(logical), stack)
     assert {a for a, _ in granted} == {a for a, _ in needed}, "actions differ from what the code uses"
     missing = sorted((a, r) for a, r in needed if not allowed(a, r, granted))
     assert not missing, f"the code needs these and the role does not allow them: {missing}"
@@ -575,31 +687,58 @@ def test_tables_are_encrypted_and_recoverable(logical: str) -> None:
 
 
 def test_the_tables_keys_are_those_the_adapters_use() -> None:
-    def schema(logical: str) -> dict[str, str]:
-        return {k["AttributeName"]: k["KeyType"] for k in RESOURCES[logical]["Properties"]["KeySchema"]}
+    def schema(spec: dict[str, Any]) -> dict[str, str]:
+        return {k["AttributeName"]: k["KeyType"] for k in spec["KeySchema"]}
 
-    assert schema("LabelsTable") == {"run_partition": "HASH", "item_id": "RANGE"}
-    assert schema("RunsTable") == {"pk": "HASH"}
+    assert schema(RESOURCES["LabelsTable"]["Properties"]) == {"run_partition": "HASH", "item_id": "RANGE"}
+    assert schema(RESOURCES["RunsTable"]["Properties"]) == {"pk": "HASH"}
+    review = RESOURCES["ReviewTable"]["Properties"]
+    assert schema(review) == {"pk": "HASH", "sk": "RANGE"}
+    (queue,) = review["GlobalSecondaryIndexes"]
+    assert queue["IndexName"] == "queue"
+    assert schema(queue) == {"q_pk": "HASH", "q_sk": "RANGE"}
+    assert queue["Projection"] == {"ProjectionType": "ALL"}
+    assert {a["AttributeName"]: a["AttributeType"] for a in review["AttributeDefinitions"]} == dict.fromkeys(
+        ("pk", "sk", "q_pk", "q_sk"), "S"
+    )
+    assert review["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
 
 
 # --- logs ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
-def test_each_function_has_a_log_group_with_retention(logical: str) -> None:
-    groups = {S.resolve(spec["Properties"]["LogGroupName"]): spec for spec in of_type("AWS::Logs::LogGroup").values()}
-    name = f"/aws/lambda/{S.refs[logical]}"
+@pytest.mark.parametrize(("backend", "logical"), [(b, f) for b, f in STACKS_AND_FUNCTIONS if b in STACKS])
+def test_each_function_has_a_log_group_with_retention(backend: str, logical: str) -> None:
+    stack = STACKS[backend]
+    groups = {
+        stack.resolve(spec["Properties"]["LogGroupName"]): spec
+        for logical_id, spec in of_type("AWS::Logs::LogGroup").items()
+        if stack.active(logical_id)
+    }
+    name = f"/aws/lambda/{stack.refs[logical]}"
     assert name in groups, f"{logical} logs to {name}, which the template does not create"
-    assert S.resolve(groups[name]["Properties"]["RetentionInDays"]) in {
+    assert stack.resolve(groups[name]["Properties"]["RetentionInDays"]) in {
         str(d) for d in TEMPLATE["Parameters"]["LogRetentionDays"]["AllowedValues"]
     }
+    assert groups[name].get("Condition") == RESOURCES[logical].get("Condition"), "deployed with its function"
 
 
-def test_every_log_group_belongs_to_a_function() -> None:
-    names = {f"/aws/lambda/{S.refs[logical]}" for logical in FUNCTIONS}
-    for logical, spec in of_type("AWS::Logs::LogGroup").items():
-        assert S.resolve(spec["Properties"]["LogGroupName"]) in names, logical
-        assert "RetentionInDays" in spec["Properties"], logical
+@pytest.mark.parametrize("backend", sorted(STACKS))
+def test_every_log_group_belongs_to_a_function_or_is_the_review_apis_access_log(backend: str) -> None:
+    stack = STACKS[backend]
+    names = {f"/aws/lambda/{stack.refs[logical]}" for logical in FUNCTIONS if stack.active(logical)}
+    access_logs = {
+        stack.resolve(spec["Properties"]["AccessLogSettings"]["DestinationArn"])
+        .removesuffix(":*")
+        .split(":log-group:")[1]
+        for logical, spec in stack.resources.items()
+        if spec["Type"] == "AWS::Serverless::HttpApi"
+    }
+    assert len(access_logs) == (backend == "SelfHosted")
+    for logical, spec in stack.resources.items():
+        if spec["Type"] == "AWS::Logs::LogGroup":
+            assert stack.resolve(spec["Properties"]["LogGroupName"]) in names | access_logs, logical
+            assert "RetentionInDays" in spec["Properties"], logical
 
 
 # --- EventBridge -------------------------------------------------------------------------------------------
@@ -692,16 +831,27 @@ def _cloudformation_accepts(declaration: dict[str, Any], value: str) -> bool:
     return "AllowedPattern" not in declaration or re.fullmatch(declaration["AllowedPattern"], value) is not None
 
 
+def _rules_accept(parameter: str, value: str) -> bool:
+    """The template's ``Rules`` with ``parameter`` set to ``value`` and the others at their defaults (a work team)."""
+    try:
+        cfn.Stack(TEMPLATE, STACK, REGION, {"WorkteamArn": WORKTEAM, parameter: value})
+    except cfn.TemplateRuleFailed:
+        return False
+    return True
+
+
 def _functions_accept(env: str, value: str) -> bool:
     """Every settings reader of the functions, with ``env`` set to ``value`` and the rest valid."""
     environ = {spec.env: spec.default for spec in settings.PARAMETERS}
     environ |= {"BUCKET_NAME": "b", "LABELS_TABLE_NAME": "l", "RUNS_TABLE_NAME": "r", "WORKTEAM_ARN": WORKTEAM}
     environ |= {"LABELING_ROLE_ARN": "r", "PRE_LABELING_FUNCTION_ARN": "p", "POST_LABELING_FUNCTION_ARN": "q"}
+    environ |= {"REVIEW_TABLE_NAME": "t", "USER_POOL_ID": "u", "USER_POOL_CLIENT_ID": "c", "COGNITO_ENDPOINT": "e"}
     environ[env] = value
     readers = (
         settings.ingest_settings,
         settings.batch_settings,
         settings.labeling_settings,
+        settings.review_settings,
         settings.analysis_settings,
     )
     try:
@@ -746,7 +896,8 @@ def test_the_template_declares_each_parameter_as_settings_does(spec: settings.Se
 def test_the_template_accepts_exactly_what_the_functions_accept(spec: settings.Setting) -> None:
     declaration = TEMPLATE["Parameters"][spec.parameter]
     for value in _probes(spec):
-        template, functions = _cloudformation_accepts(declaration, value), _functions_accept(spec.env, value)
+        template = _cloudformation_accepts(declaration, value) and _rules_accept(spec.parameter, value)
+        functions = _functions_accept(spec.env, value)
         assert template == functions, f"{spec.parameter}={value!r}: template {template}, functions {functions}"
     if spec.kind in ("integer", "decimal"):  # the bounds themselves, and one step outside
         assert _functions_accept(spec.env, str(spec.low)) and _functions_accept(spec.env, str(spec.high))
@@ -807,26 +958,34 @@ def test_the_run_ended_rule_takes_this_state_machines_ended_executions_only() ->
     assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}}
 
 
-def test_the_alarms_cover_failed_runs_dead_letters_and_every_functions_errors() -> None:
-    alarms = of_type("AWS::CloudWatch::Alarm")
+@pytest.mark.parametrize("backend", sorted(STACKS))
+def test_the_alarms_cover_failed_runs_dead_letters_and_every_functions_errors(backend: str) -> None:
+    stack = STACKS[backend]
+    alarms = {logical: spec for logical, spec in stack.resources.items() if spec["Type"] == "AWS::CloudWatch::Alarm"}
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
     single = {
-        (p["Namespace"], p["MetricName"], S.resolve(p["Dimensions"][0]["Value"]))
+        (p["Namespace"], p["MetricName"], stack.resolve(p["Dimensions"][0]["Value"]))
         for p in (a["Properties"] for a in alarms.values())
         if "MetricName" in p
     }
-    machine = S.attrs[("BulkQaStateMachine", "Arn")]
+    machine = stack.attrs[("BulkQaStateMachine", "Arn")]
     assert ("AWS/States", "ExecutionsFailed", machine) in single
     assert ("AWS/States", "ExecutionsTimedOut", machine) in single
-    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", S.attrs[("EventDeadLetterQueue", "QueueName")]) in single
-    (errors,) = [a["Properties"] for a in alarms.values() if "Metrics" in a["Properties"]]
-    watched = {
-        S.resolve(m["MetricStat"]["Metric"]["Dimensions"][0]["Value"])
-        for m in errors["Metrics"]
-        if "MetricStat" in m and m["MetricStat"]["Metric"]["MetricName"] == "Errors"
-    }
-    assert watched == {S.refs[logical] for logical in FUNCTIONS}, "an alarm on every function's errors"
-    assert len(errors["Metrics"]) - 1 <= 10, "a metric math alarm holds at most 10 metrics: split the alarm"
+    assert (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        stack.attrs[("EventDeadLetterQueue", "QueueName")],
+    ) in single
+    watched: list[str] = []
+    for errors in [a["Properties"] for a in alarms.values() if "Metrics" in a["Properties"]]:
+        watched += [
+            stack.resolve(m["MetricStat"]["Metric"]["Dimensions"][0]["Value"])
+            for m in errors["Metrics"]
+            if "MetricStat" in m and m["MetricStat"]["Metric"]["MetricName"] == "Errors"
+        ]
+        assert len(errors["Metrics"]) - 1 <= 10, "a metric math alarm holds at most 10 metrics: split the alarm"
+    functions = {stack.refs[logical] for logical in FUNCTIONS if stack.active(logical)}
+    assert sorted(watched) == sorted(functions), "an alarm on every function's errors, once"
 
 
 def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use() -> None:
@@ -874,7 +1033,8 @@ def test_the_dashboard_shows_runs_rows_images_errors_throttles_and_dead_letters(
         assert shown(namespace, name) == {STACK}, name  # the service dimension: POWERTOOLS_SERVICE_NAME
     assert S.resolve(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]) == STACK
     assert any(isinstance(r[0], dict) and "disconfirmed" in r[0]["expression"] for r in rows), "% disconfirmed"
-    functions = {S.refs[logical] for logical in FUNCTIONS}
+    # every function of either backend (the review functions' rows show no data with GroundTruth)
+    functions = {SH.refs[logical] for logical in FUNCTIONS}
     assert shown("AWS/Lambda", "Errors") == functions and shown("AWS/Lambda", "Throttles") == functions
     assert shown("AWS/SQS", "ApproximateNumberOfMessagesVisible") == {S.attrs[("EventDeadLetterQueue", "QueueName")]}
 
@@ -884,3 +1044,230 @@ def test_powertools_is_pinned_alike_for_lambda_and_for_the_local_cloud() -> None
     (pin,) = re.findall(r"^aws-lambda-powertools==([\d.]+)$", requirements, re.M)
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert f'"aws-lambda-powertools=={pin}"' in pyproject
+
+
+# --- the review backend (#13): GroundTruth or SelfHosted ------------------------------------------------------
+
+#: the self-hosted backend's resources: deployed only with ReviewBackend SelfHosted
+SELF_HOSTED = {
+    "ReviewTable",
+    "ReviewerPool",
+    "ReviewerPoolClient",
+    "ReviewersGroup",
+    "AdminsGroup",
+    "ReviewApi",
+    "ReviewApiAccessLogGroup",
+    "ReviewApiFunction",
+    "ReviewApiRole",
+    "ReviewApiLogGroup",
+    "ReviewSweeperFunction",
+    "ReviewSweeperRole",
+    "ReviewSweeperLogGroup",
+    "ReviewFunctionErrorsAlarm",
+}
+
+
+def test_review_backend_parameter_and_its_conditions() -> None:
+    parameter = TEMPLATE["Parameters"]["ReviewBackend"]
+    assert parameter["Default"] == "GroundTruth"
+    assert parameter["AllowedValues"] == ["GroundTruth", "SelfHosted"]
+    conditions = TEMPLATE["Conditions"]
+    assert conditions["UseGroundTruth"] == {"Fn::Equals": [{"Ref": "ReviewBackend"}, "GroundTruth"]}
+    assert conditions["UseSelfHosted"] == {"Fn::Equals": [{"Ref": "ReviewBackend"}, "SelfHosted"]}
+    assert (S.conditions["UseGroundTruth"], S.conditions["UseSelfHosted"]) == (True, False)
+    assert (SH.conditions["UseGroundTruth"], SH.conditions["UseSelfHosted"]) == (False, True)
+
+
+def test_the_workteam_is_optional_and_a_rule_requires_it_for_ground_truth() -> None:
+    parameter = TEMPLATE["Parameters"]["WorkteamArn"]
+    assert parameter["Default"] == ""
+    assert re.fullmatch(parameter["AllowedPattern"], "") and re.fullmatch(parameter["AllowedPattern"], WORKTEAM)
+    rule = TEMPLATE["Rules"]["WorkteamForGroundTruth"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "ReviewBackend"}, "GroundTruth"]}
+    (assertion,) = rule["Assertions"]
+    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "WorkteamArn"}, ""]}]}
+    assert "WorkteamArn" in assertion["AssertDescription"] and "SelfHosted" in assertion["AssertDescription"]
+    # evaluated as CloudFormation does (bulkqa_local.cfn): the default backend without a work team is refused
+    with pytest.raises(cfn.TemplateRuleFailed, match="WorkteamForGroundTruth"):
+        cfn.Stack(TEMPLATE, STACK, REGION, {})
+    with pytest.raises(cfn.TemplateRuleFailed):
+        cfn.Stack(TEMPLATE, STACK, REGION, {"ReviewBackend": "GroundTruth", "WorkteamArn": ""})
+    assert cfn.Stack(TEMPLATE, STACK, REGION, {"ReviewBackend": "SelfHosted"}).parameters["WorkteamArn"] == ""
+
+
+def test_every_self_hosted_resource_has_the_condition_and_nothing_else_has() -> None:
+    conditional = {logical for logical, spec in RESOURCES.items() if spec.get("Condition") == "UseSelfHosted"}
+    assert conditional == SELF_HOSTED
+    assert set(S.resources) == set(RESOURCES) - SELF_HOSTED - {"RunNotificationSubscription"}
+    assert set(SH.resources) == set(RESOURCES) - {"RunNotificationSubscription"}  # GT's stay in both modes
+    outputs = {name for name, spec in TEMPLATE["Outputs"].items() if spec.get("Condition") == "UseSelfHosted"}
+    assert outputs == {"ReviewerUrl", "ReviewerUserPoolId", "ReviewerClientId"}
+
+
+@pytest.mark.parametrize("backend", sorted(STACKS))
+def test_each_backend_resolves_without_a_reference_to_a_resource_it_does_not_have(backend: str) -> None:
+    """CloudFormation refuses a template whose deployed resource refers to a resource whose Condition is false;
+    bulkqa_local.cfn raises on such a reference, so resolving every deployed resource's properties checks it."""
+    stack = STACKS[backend]
+    for spec in stack.resources.values():
+        stack.resolve(spec.get("Properties", {}))
+    for spec in TEMPLATE["Outputs"].values():
+        if "Condition" not in spec or stack.conditions[spec["Condition"]]:
+            stack.resolve(spec["Value"])
+
+
+def test_the_start_function_knows_the_backend_and_gets_the_review_table_only_when_self_hosted() -> None:
+    for stack, table in ((S, ""), (SH, SH.refs.get("ReviewTable"))):
+        env = stack.resolve(stack.function_properties("StartLabelingJobFunction")["Environment"]["Variables"])
+        assert env["REVIEW_BACKEND"] == stack.parameters["ReviewBackend"]
+        assert env["REVIEW_TABLE_NAME"] == table
+    review_rights = {(a, r) for a, r in grants("StartLabelingJobRole", SH) if r == SH.attrs[("ReviewTable", "Arn")]}
+    assert review_rights and not any("ReviewTable" in r for _, r in grants("StartLabelingJobRole", S))
+
+
+def test_the_reviewer_pool_lets_only_administrators_create_accounts() -> None:
+    pool = RESOURCES["ReviewerPool"]
+    props = pool["Properties"]
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    policy = props["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert policy["RequireLowercase"] and policy["RequireUppercase"] and policy["RequireNumbers"]
+    assert policy["TemporaryPasswordValidityDays"] <= 7
+    assert props["DeletionProtection"] == "ACTIVE"
+    # optional TOTP, never SMS (which needs an SNS role and costs per message)
+    assert props["MfaConfiguration"] in ("OFF", "OPTIONAL")
+    assert props.get("EnabledMfas", []) in ([], ["SOFTWARE_TOKEN_MFA"])
+    assert "SmsConfiguration" not in props and "LambdaConfig" not in props
+    # protected from deletion, so CloudFormation keeps it rather than fail to delete it
+    assert pool["DeletionPolicy"] == pool["UpdateReplacePolicy"] == "Retain"
+    groups = {RESOURCES[g]["Properties"]["GroupName"] for g in ("ReviewersGroup", "AdminsGroup")}
+    assert groups == {"reviewers", "admins"}
+    for logical in ("ReviewersGroup", "AdminsGroup", "ReviewerPoolClient"):
+        assert RESOURCES[logical]["Properties"]["UserPoolId"] == {"Ref": "ReviewerPool"}
+
+
+def test_the_reviewer_client_is_public_with_password_and_refresh_flows_only() -> None:
+    props = RESOURCES["ReviewerPoolClient"]["Properties"]
+    assert props["GenerateSecret"] is False  # the page is a public client: a secret would be public too
+    assert props["ExplicitAuthFlows"] == ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    assert props["PreventUserExistenceErrors"] == "ENABLED"
+    assert props["EnableTokenRevocation"] is True
+    assert not {"AllowedOAuthFlows", "CallbackURLs", "AllowedOAuthFlowsUserPoolClient"} & set(props)
+    minutes = {"minutes": 1, "hours": 60, "days": 1440}
+    units = props["TokenValidityUnits"]
+    assert props["AccessTokenValidity"] * minutes[units["AccessToken"]] <= 60
+    assert props["IdTokenValidity"] * minutes[units["IdToken"]] <= 60
+    assert props["RefreshTokenValidity"] * minutes[units["RefreshToken"]] <= 24 * 60
+
+
+def http_api_events(api: str) -> list[tuple[str, dict[str, Any]]]:
+    """(function, event properties) of every HttpApi event whose ApiId is ``api``."""
+    return [
+        (logical, event["Properties"])
+        for logical, spec in FUNCTIONS.items()
+        for event in spec["Properties"].get("Events", {}).values()
+        if event["Type"] == "HttpApi" and event["Properties"].get("ApiId") == {"Ref": api}
+    ]
+
+
+def test_the_review_api_needs_a_cognito_access_token_on_every_api_route_but_the_config() -> None:
+    api = RESOURCES["ReviewApi"]["Properties"]
+    auth = api["Auth"]
+    assert auth["DefaultAuthorizer"] == "Cognito"
+    (name,) = auth["Authorizers"]
+    cognito = auth["Authorizers"][name]
+    assert cognito["IdentitySource"] == "$request.header.Authorization"
+    assert cognito["AuthorizationScopes"] == ["aws.cognito.signin.user.admin"]  # ID tokens carry no scope
+    jwt = SH.resolve(cognito["JwtConfiguration"])
+    pool = SH.refs["ReviewerPool"]
+    assert jwt == {
+        "issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{pool}",
+        "audience": [SH.refs["ReviewerPoolClient"]],
+    }
+    routes = {}
+    for logical, event in http_api_events("ReviewApi"):
+        assert logical == "ReviewApiFunction"
+        effective = event.get("Auth", {}).get("Authorizer", auth["DefaultAuthorizer"])
+        assert "AuthorizationScopes" not in event.get("Auth", {}), "the authorizer's scopes apply to every route"
+        routes[f"{event['Method'].upper()} {event['Path']}"] = effective
+    assert routes == {
+        "GET /": "NONE",
+        "GET /assets/{file}": "NONE",
+        "GET /api/config": "NONE",
+        "ANY /api/{proxy+}": "Cognito",
+    }
+    for route, authorizer in routes.items():
+        if route.split(" ", 1)[1].startswith("/api/") and route != "GET /api/config":
+            assert authorizer == "Cognito", route
+    # no other API, and the review API only in this function's events
+    assert [logical for logical, spec in RESOURCES.items() if spec["Type"].endswith("HttpApi")] == ["ReviewApi"]
+
+
+def test_the_review_api_is_throttled_and_logged() -> None:
+    api = RESOURCES["ReviewApi"]["Properties"]
+    throttle = api["DefaultRouteSettings"]
+    assert 0 < throttle["ThrottlingRateLimit"] <= 100 and 0 < throttle["ThrottlingBurstLimit"] <= 200
+    logs = api["AccessLogSettings"]
+    assert logs["DestinationArn"] == {"Fn::GetAtt": ["ReviewApiAccessLogGroup", "Arn"]}
+    fields = json.loads(logs["Format"])
+    assert {"requestId", "routeKey", "status", "sub"} <= set(fields)
+    # tokens, bodies and query strings stay out of the access log
+    assert not re.search(r"authorization|\$context\.(request|path)Override|querystring", logs["Format"], re.I)
+
+
+def test_the_review_functions_environment() -> None:
+    expected = {
+        "REVIEW_BACKEND": "SelfHosted",
+        "REVIEW_TABLE_NAME": SH.refs["ReviewTable"],
+        "USER_POOL_ID": SH.refs["ReviewerPool"],
+        "USER_POOL_CLIENT_ID": SH.refs["ReviewerPoolClient"],
+        "COGNITO_ENDPOINT": f"https://cognito-idp.{REGION}.amazonaws.com/",
+        "IMAGE_BUCKET_NAME": "",
+        "WORKERS_PER_OBJECT": "1",
+        "TASK_TIME_LIMIT_SECONDS": "600",
+        "TASK_AVAILABILITY_SECONDS": "864000",
+        "BUCKET_NAME": SH.refs["LabelsBucket"],
+        "LABELS_TABLE_NAME": SH.refs["LabelsTable"],
+        "RUNS_TABLE_NAME": SH.refs["RunsTable"],
+    }
+    for logical, handler in (("ReviewApiFunction", "review_api"), ("ReviewSweeperFunction", "review_sweeper")):
+        props = SH.function_properties(logical)
+        assert props["Handler"] == f"{handler}/app.lambda_handler"
+        assert SH.refs[logical] == f"{STACK}-{handler.replace('_', '-')}"
+        env = SH.resolve(props["Environment"]["Variables"])
+        assert {k: env.get(k) for k in expected} == expected, logical
+
+
+def test_the_sweeper_runs_every_five_minutes() -> None:
+    events = RESOURCES["ReviewSweeperFunction"]["Properties"]["Events"]
+    (event,) = events.values()
+    assert event["Type"] == "ScheduleV2"
+    assert event["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
+    # a schedule's name is unique per account and group: the stack's name keeps two stacks apart
+    assert SH.resolve(event["Properties"]["Name"]) == f"{STACK}-review-sweep"
+
+
+def test_the_review_roles_read_only_job_items_of_the_runs_table() -> None:
+    for role in ("ReviewApiRole", "ReviewSweeperRole"):
+        runs = [st for st in role_statements(role, SH) if listed(st["Resource"]) == [SH.attrs[("RunsTable", "Arn")]]]
+        (st,) = runs
+        assert listed(st["Action"]) == ["dynamodb:GetItem"], role
+        assert st["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["job#*"]}}, role
+
+
+def test_the_review_api_reads_a_second_image_bucket_only_when_one_is_given() -> None:
+    readable = {r for a, r in grants("ReviewApiRole", SH) if a == "s3:GetObject"}
+    assert not any("caltech-images" in r for r in readable)
+    readable = {r for a, r in grants("ReviewApiRole", SH_IMAGES) if a == "s3:GetObject"}
+    assert "arn:aws:s3:::caltech-images/*" in readable
+    bucket = SH.attrs[("LabelsBucket", "Arn")]
+    api = grants("ReviewApiRole", SH)
+    assert not allowed("s3:PutObject", f"{bucket}/reports/r/report.json", api)
+    assert not any(a.startswith("s3:") and a != "s3:GetObject" for a, _ in api)
+
+
+def test_the_review_outputs() -> None:
+    outputs = TEMPLATE["Outputs"]
+    assert SH.resolve(outputs["ReviewerUrl"]["Value"]) == SH.attrs[("ReviewApi", "ApiEndpoint")] + "/"
+    assert SH.resolve(outputs["ReviewerUserPoolId"]["Value"]) == SH.refs["ReviewerPool"]
+    assert SH.resolve(outputs["ReviewerClientId"]["Value"]) == SH.refs["ReviewerPoolClient"]
