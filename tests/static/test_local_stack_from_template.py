@@ -106,3 +106,13 @@ def test_a_queue_resolves_as_cloudformation_resolves_it(cloud: LocalCloud) -> No
     for logical in queues:
         assert cloud.stack.attrs[(logical, "Arn")].startswith("arn:aws:sqs:us-east-1:")
         assert cloud.stack.refs[logical].startswith("https://sqs.us-east-1.amazonaws.com/")
+
+
+def test_the_ground_truth_stack_has_none_of_the_self_hosted_resources(cloud: LocalCloud) -> None:
+    self_hosted_only = [r for r, spec in ORIGINAL["Resources"].items() if spec.get("Condition") == "UseSelfHosted"]
+    assert self_hosted_only and not set(self_hosted_only) & set(cloud.stack.resources)
+    assert not set(self_hosted_only) & set(cloud.stack.refs)
+    assert not cloud.routes and not cloud.schedules
+    assert cloud.client("cognito-idp").list_user_pools(MaxResults=10)["UserPools"] == []
+    env = cloud.function_by_logical_id("StartLabelingJobFunction").environment
+    assert (env["REVIEW_BACKEND"], env["REVIEW_TABLE_NAME"]) == ("GroundTruth", "")
