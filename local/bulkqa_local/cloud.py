@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
+from urllib.parse import unquote
 
 from . import cfn, moto_speedups
 from .faults import Faults
@@ -149,6 +150,56 @@ Service = Literal[
 ]
 
 
+def _iam_requests(service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (IAM action, resource ARN) pairs IAM checks for one request (the operations the functions use)."""
+    where = f"{REGION}:{cfn.ACCOUNT}"
+    if service == "dynamodb":
+
+        def table(name: str, index: str | None = None) -> str:
+            return f"arn:aws:dynamodb:{where}:table/{name}" + (f"/index/{index}" if index else "")
+
+        if operation == "TransactWriteItems":  # IAM checks each item's own action
+            actions = {
+                "Put": "PutItem",
+                "Update": "UpdateItem",
+                "Delete": "DeleteItem",
+                "ConditionCheck": "ConditionCheckItem",
+            }
+            return [
+                (f"dynamodb:{actions[kind]}", table(spec["TableName"]))
+                for item in params["TransactItems"]
+                for kind, spec in item.items()
+            ]
+        if operation in ("BatchGetItem", "BatchWriteItem"):
+            return [(f"dynamodb:{operation}", table(name)) for name in params["RequestItems"]]
+        return [(f"dynamodb:{operation}", table(params["TableName"], params.get("IndexName")))]
+    if service == "s3":
+        bucket, key = params.get("Bucket", ""), params.get("Key")
+        action = {
+            "HeadObject": "GetObject",
+            "CreateMultipartUpload": "PutObject",
+            "UploadPart": "PutObject",
+            "CompleteMultipartUpload": "PutObject",
+            "ListObjectsV2": "ListBucket",
+        }.get(operation, operation)
+        if operation == "CopyObject":  # PutObject on the copy, GetObject on its source
+            source = params["CopySource"]
+            source_arn = (
+                f"arn:aws:s3:::{source['Bucket']}/{source['Key']}"
+                if isinstance(source, dict)
+                else f"arn:aws:s3:::{unquote(str(source).split('?', 1)[0])}"
+            )
+            return [("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}"), ("s3:GetObject", source_arn)]
+        return [(f"s3:{action}", f"arn:aws:s3:::{bucket}" + (f"/{key}" if key is not None else ""))]
+    if service == "sfn":  # the token names no resource here: the state machine is checked by the static tests
+        return [(f"states:{operation}", "*")]
+    if service == "sagemaker" and "LabelingJobName" in params:
+        return [(f"sagemaker:{operation}", f"arn:aws:sagemaker:{where}:labeling-job/{params['LabelingJobName']}")]
+    if service == "sns":
+        return [(f"sns:{operation}", str(params.get("TopicArn", "*")))]
+    return [(f"{service}:{operation}", "*")]
+
+
 class HandlerError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(f"{error_type}: {message}")
@@ -188,6 +239,7 @@ class LocalCloud:
         self.routes: dict[str, list[Route]] = {}  # HTTP API logical id -> its routes
         self.schedules: list[LocalSchedule] = []
         self._lock = threading.RLock()
+        self._running: list[tuple[str, int]] = []  # (function logical id, thread) of the invocations under way
         self._threads: list[threading.Thread] = []
         self._saved_env: dict[str, str | None] = {}
         self._patches: list[tuple[object, str, object]] = []  # (owner, attribute, original) to put back
@@ -700,6 +752,47 @@ class LocalCloud:
             }
         )
 
+    # ------------------------------------------------------------------ what the functions' roles must allow
+    def record_requests(self) -> dict[str, set[tuple[str, str]]]:
+        """From now on, the (IAM action, resource ARN) of every request the functions' own code makes, by
+        function logical id (a live dict): what each function's role must allow. moto enforces no IAM, so a
+        test compares these with the roles (tests/static/test_local_self_hosted_stack.py).
+
+        A request is the function's when it is made on the invoking thread, or on a worker thread the
+        handler started (a ``ThreadPoolExecutor``) through a client the handler also used on its own
+        thread; Step Functions' and the emulators' requests are not.
+        """
+        recorded: dict[str, set[tuple[str, str]]] = {}
+        signers: set[int] = set()  # the functions' clients (bulkqa.aws), seen on an invoking thread
+
+        def keep(params: Any = None, context: Any = None, **_: object) -> None:
+            if isinstance(context, dict) and isinstance(params, dict):
+                context["bulkqa_params"] = dict(params)  # the caller's parameters (before-call has the wire form)
+
+        def record(event_name: str, request_signer: object = None, context: Any = None, **_: object) -> None:
+            running = list(self._running)
+            params = context.get("bulkqa_params") if isinstance(context, dict) else None
+            if not running or params is None:
+                return
+            logical, thread = running[-1]
+            if threading.get_ident() == thread:
+                signers.add(id(request_signer))
+            elif not (
+                threading.current_thread().name.startswith("ThreadPoolExecutor") and id(request_signer) in signers
+            ):
+                return
+            service, operation = event_name.split(".")[1:3]
+            try:
+                found = _iam_requests(service, operation, params)
+            except (KeyError, TypeError) as exc:  # never fail the function's request: record what was not understood
+                found = [(f"{service}:{operation}", f"unknown resource ({exc!r})")]
+            with self._clients_lock:
+                recorded.setdefault(logical, set()).update(found)
+
+        self.session.events.register("before-parameter-build", keep)
+        self.session.events.register("before-call", record)
+        return recorded
+
     # ------------------------------------------------------------------ what moto cannot run: HTTP API, Scheduler
     def http_routes(self, api_logical_id: str) -> list[Route]:
         """The routes of an HTTP API of the template (``ReviewApi``), in the template's order.
@@ -767,6 +860,7 @@ class LocalCloud:
         with self._lock, self._function_env(fn), contextlib.redirect_stdout(self._log_stream):
             context = _Context(fn.name, fn.arn, fn.timeout, memory_limit_in_mb=fn.memory_mb)
             started = time.perf_counter()
+            self._running.append((fn.logical_id, threading.get_ident()))
             try:
                 result = self._handler(fn)(payload, context)
             except Exception as exc:  # Lambda's unhandled-error contract: the class name is the error
@@ -775,6 +869,8 @@ class LocalCloud:
                 if os.environ.get("BULKQA_LOCAL_TRACEBACKS"):
                     traceback.print_exc()
                 raise HandlerError(type(exc).__name__, str(exc)) from exc
+            finally:
+                self._running.pop()
             self.usage.add_duration(time.perf_counter() - started, fn.memory_mb)
             self.invocations.append((fn.name, "ok"))
             return json.loads(json.dumps(result, default=str))
