@@ -354,7 +354,7 @@ def test_presigned_images_are_served_until_they_expire(server: tuple[ReviewServe
 def test_placeholder_escapes_a_hostile_folder_name() -> None:
     svg = placeholder_svg('images/<script>alert("x")&"\'<b>/<img src=x onerror=alert(1)>.jpg').decode()
     assert "<script" not in svg and "<img" not in svg and "<b>" not in svg
-    assert "&lt;script&gt;alert(&quot;x&quot;)&amp;&quot;&apos;&lt;b&gt;" in svg
+    assert "&lt;script&gt;alert(&quot;x&quot;)&amp;&quot;&#x27;&lt;b&gt;" in svg
     assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in svg
     import xml.etree.ElementTree as ET
 
