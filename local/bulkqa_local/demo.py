@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -32,6 +32,9 @@ from .reviewers import Reviewers, ScriptedReviewers, SimulatedReviewers
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
+
+    from .review_client import ReviewerCrew
+
 
 RUN_FILES = (*REPORT_FILES, "rejected.csv")  # the files a run writes to --out (docs/interfaces.md)
 
@@ -52,6 +55,8 @@ ADVICE = {
     "LabelingJobFailed": "the labeling job failed for the reason above; fix its cause and run again",
     "SettingsError": "a stack parameter is invalid: fix the flag named above and run again",
 }
+#: ``--backend`` -> the stack's ``ReviewBackend`` parameter
+BACKENDS = {"ground-truth": "GroundTruth", "self-hosted": "SelfHosted"}
 DEFAULT_ADVICE = "see function-logs.jsonl in the output folder for the functions' logs, then run again"
 
 
@@ -69,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answers", type=Path, help="scripted reviewers: CSV image,label,worker,verdict")
     parser.add_argument("--max-fp-ratio", default="0.1", help="false positives per true positive (0-100, default 0.1)")
     parser.add_argument("--faults", action="store_true", help="inject duplicate/lost events and transient errors")
+    parser.add_argument(
+        "--backend",
+        default="ground-truth",
+        choices=BACKENDS,
+        help="the reviewer backend: ground-truth (default) or self-hosted (reviewers sign in and answer over HTTP)",
+    )
     parser.add_argument("--seed", default="0", help="seed for the simulated reviewers (a whole number)")
     parser.add_argument("--max-objects-per-job", default="100000", help="tasks per labeling job (1-100000)")
     parser.add_argument(
@@ -157,6 +168,7 @@ def run_demo(
     check_seconds: int = 10,
     timeout: float = 4 * 3600,
     template: Path | None = None,
+    backend: str = "ground-truth",
 ) -> DemoResult:
     started = time.monotonic()
     data = csv_path.read_bytes() if csv_path else _sample()
@@ -176,8 +188,11 @@ def run_demo(
             "MaxFpRatio": max_fp_ratio,
             "MaxObjectsPerJob": max_objects_per_job,
             "CompletionCheckSeconds": check_seconds,
+            "ReviewBackend": BACKENDS[backend],
         }.items()
     }
+    if backend == "self-hosted":
+        parameters["WorkteamArn"] = ""  # no work team: reviewers are the stack's own Cognito users
     problems = settings.parameter_problems(parameters)
     if problems:  # refused before the local stack starts, as CloudFormation would refuse the deployment
         raise ValueError("; ".join(f"{name}={parameters[name]} {reason}" for name, reason in problems.items()))
@@ -202,11 +217,17 @@ def run_demo(
                 log_file=log_file,
                 template=template or TEMPLATE,
             ) as cloud,
+            ExitStack() as stack,
         ):
             task_failures: list[tuple[str, str]] = []
             cloud.session.events.register("before-call.sfn.SendTaskFailure", _record_task_failure(task_failures))
             if cloud_hook:
                 cloud_hook(cloud)
+            crowd = (
+                stack.enter_context(_self_hosted_crowd(cloud, reviewers, workers, seed, say))
+                if (backend == "self-hosted")
+                else None
+            )
             say(f"local stack ready: bucket {cloud.bucket}; uploading {name} to incoming/")
             cloud.upload(f"incoming/{name if name.lower().endswith('.csv') else name + '.csv'}", data)
             last = [""]
@@ -221,6 +242,10 @@ def run_demo(
 
             expected = 2 if cloud.faults.on("duplicate-s3-events") else 1
             executions = cloud.wait_for_executions(expected, timeout=timeout, on_poll=poll)
+            if crowd is not None:
+                crew_report = crowd.stop()
+                if crew_report.errors:
+                    say("reviewer errors: " + "; ".join(crew_report.errors[:5]))
             cloud.wait_for_background(timeout=10)
             main = [
                 e for e in executions if json.loads(e.get("output") or "{}").get("duplicate") is not True
@@ -277,7 +302,49 @@ def run_demo(
     )
 
 
+#: share of screens a simulated reviewer skips (releases) the first time it is given them, to take later
+ABANDON_RATE = 0.1
+
+
+@contextmanager
+def _self_hosted_crowd(
+    cloud: LocalCloud, reviewers: Reviewers, workers: int, seed: int, say: Callable[[str], None]
+) -> Iterator[ReviewerCrew]:
+    """The local review server and ``workers`` reviewer accounts, each an HTTP client in its own thread.
+
+    Reviewer ``n`` answers as the local Ground Truth's worker ``n`` would (the same worker id), so the
+    two backends give the same report for the same seed and reviewers.
+    """
+    from .review_client import ReviewerCrew
+    from .review_server import ReviewServer
+    from .serve import create_accounts
+
+    with ReviewServer(cloud) as server:
+        people, _admin = create_accounts(cloud, workers)
+        cloud.usage.reviewers = len(people)
+        accounts = {
+            worker: (person["username"], person["password"])
+            for worker, person in zip(reviewers.worker_ids(workers), people, strict=True)
+        }
+        crew = ReviewerCrew(
+            server.url,
+            server.cognito_endpoint,
+            cloud.stack.refs["ReviewerPoolClient"],
+            accounts,
+            reviewers,
+            abandon_rate=ABANDON_RATE,
+            seed=seed,
+        )
+        say(f"review page: {server.url} ({workers} simulated reviewer(s) sign in and answer over HTTP)")
+        with crew:
+            yield crew
+
+
 def _progress_line(cloud: LocalCloud) -> str:
+    if cloud.stack.refs.get("ReviewTable"):
+        from .serve import _progress
+
+        return _progress(cloud)
     executions = [e for e in cloud.executions() if e["status"] == "RUNNING"]
     if not executions:
         return ""
@@ -453,6 +520,7 @@ def run(args: argparse.Namespace) -> int:
             max_objects_per_job=int(args.max_objects_per_job),
             quiet=args.quiet,
             timeout=float(args.timeout),
+            backend=args.backend,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
