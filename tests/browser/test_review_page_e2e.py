@@ -4,8 +4,9 @@
 ReviewBackend=SelfHosted, the review API function behind the local server (routes and JWT authorizer as
 the template declares them), Cognito's JSON API at /_local/cognito-idp, images as local placeholders.
 Alice and Bob sign in on the real page (first sign-in: a new password), review every screen with
-overlap 2; Alice unchecks two images of her first screen. Bob is never given the task (the screen's turn)
-Alice holds, neither gets a screen twice, and each screen's two turns go to the two of them. After the
+overlap 2; Alice unchecks two images of her first screen. Bob is never given a screen Alice holds (nor
+Alice one Bob holds), neither gets a screen twice, and each screen's two turns go to the two of them. A
+reviewer told "nothing left" while the other holds the last screen starts again later. After the
 last answer the workflow resumes and the report shows exactly those two images with one rejecting vote
 (split: Bob confirmed them). One label is ``<img src=x onerror=alert(1)>``: it shows literally and no
 dialog ever opens.
@@ -202,7 +203,7 @@ def test_two_reviewers_on_the_real_page(browser: Any, tmp_path: Path) -> None:
         assert alice.task is not None
         bob.start(job)
         assert bob.task is not None
-        assert bob.tasks[-1] != alice.tasks[-1]  # never the task alice holds
+        assert bob.screens[-1] != alice.screens[-1]  # never a screen alice holds
         assert bob.task["lease_id"] != alice.task["lease_id"]
         rejected = alice.uncheck([0, 2])
         alice.page.wait_for_timeout(200)
@@ -211,7 +212,7 @@ def test_two_reviewers_on_the_real_page(browser: Any, tmp_path: Path) -> None:
 
         seen_hostile = 0
         people = [alice, bob]
-        while any(p.task is not None for p in people):
+        while True:
             for person in people:
                 if person.task is None:
                     continue
@@ -221,9 +222,18 @@ def test_two_reviewers_on_the_real_page(browser: Any, tmp_path: Path) -> None:
                 other = bob if person is alice else alice
                 person.submit()
                 if person.task is not None and other.task is not None:
-                    assert person.tasks[-1] != other.tasks[-1], (
-                        f"{person.name} was given the task {other.name} holds: {alice.tasks} {bob.tasks}"
+                    assert person.screens[-1] != other.screens[-1], (
+                        f"{person.name} was given the screen {other.name} holds: {alice.tasks} {bob.tasks}"
                     )
+            if any(p.task is not None for p in people):
+                continue
+            # both were told "nothing left"; one of them may have been told so while the other held the
+            # last screen they had not reviewed: they start again, and only then is nothing left
+            for person in people:
+                if len(person.screens) < 3:
+                    person.start(job)
+            if all(p.task is None for p in people):
+                break
         assert "Nothing left for you in this job" in alice.page.locator("#status").inner_text()
         assert seen_hostile == 2  # each reviewer saw the markup label, as text
 
