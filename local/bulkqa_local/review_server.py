@@ -577,6 +577,7 @@ class _Handler(BaseHTTPRequestHandler):
         if selected is None:
             return self._send(404, NOT_FOUND, json_headers)
         route, params = selected
+        owner.cloud.usage.add_api_request()  # HTTP APIs bill every request that matches a route
         authorizer: dict[str, Any] | None = None
         if route.auth is not None:
             try:

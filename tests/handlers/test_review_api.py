@@ -429,6 +429,30 @@ def test_a_reviewer_on_an_admin_route_is_403(call: Api, method: str, path: str, 
     assert call.service.calls == []
 
 
+@pytest.mark.parametrize("groups", [None, "[]", "[reviewerz]", ["viewers"]])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/jobs"),
+        ("POST", f"/api/jobs/{JOB}/next"),
+        ("POST", f"/api/tasks/{JOB}.0.0/answer"),
+        ("POST", f"/api/tasks/{JOB}.0.0/heartbeat"),
+        ("POST", f"/api/tasks/{JOB}.0.0/release"),
+    ],
+)
+def test_a_user_in_no_reviewer_group_is_403_on_reviewer_routes(call: Api, method: str, path: str, groups: Any) -> None:
+    body = {"lease_id": "x", "answers": {}} if method == "POST" else None
+    response = call(method, path, claims=access_claims(groups=groups), body=body)
+    assert_refused(response, 403, "Forbidden")
+    assert "admin-add-user-to-group" in json.loads(response["body"])["message"]
+    assert call.service.calls == []
+
+
+@pytest.mark.parametrize("groups", ["[reviewers]", "[admins]", ["reviewers"]])
+def test_reviewers_and_admins_may_review(call: Api, groups: Any) -> None:
+    assert call("GET", "/api/jobs", claims=access_claims(groups=groups))["statusCode"] == 200
+
+
 # --- reviewers ------------------------------------------------------------------------------------------
 
 

@@ -8,7 +8,8 @@ The queue's rules (leases, overlap, replay, "nothing written on any error") live
   every other ``/api/`` route needs the claims of a Cognito *access* token, which API Gateway's JWT
   authorizer has checked (signature, issuer, client, expiry, scope). The function checks again that the
   claims are there and that ``token_use`` is ``access`` (an ID token has the same issuer and signature):
-  401 otherwise. Admin routes need the ``admins`` group (``cognito:groups``): 403 otherwise.
+  401 otherwise. Reviewer routes need the ``reviewers`` (or ``admins``) group and admin routes the ``admins``
+  group (``cognito:groups``): 403 otherwise.
 - Errors are JSON ``{"error": <error name>, "message": <what to do>}``: UnknownJob/UnknownTask 404,
   LeaseConflict 409, MalformedAnswer 422 (also a body that is not a JSON object or lacks a field).
 - Every response carries the page's Content-Security-Policy, ``X-Content-Type-Options: nosniff`` and
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 #: the Cognito group whose members may see a job's reviewers and stop a job
 ADMINS: Final = "admins"
+REVIEWERS: Final = "reviewers"
 #: ``token_use`` of the only tokens the API accepts (an ID token is refused)
 ACCESS: Final = "access"
 
@@ -209,6 +211,12 @@ class Caller:
     def is_admin(self) -> bool:
         return ADMINS in self.groups
 
+    @property
+    def may_review(self) -> bool:
+        """Reviewer routes are for the ``reviewers`` group (admins may review too): a user of the pool in
+        neither group (created but not yet assigned) reviews nothing."""
+        return REVIEWERS in self.groups or ADMINS in self.groups
+
 
 _GROUP_SEPARATORS = re.compile(r"[\s,]+")
 
@@ -332,11 +340,21 @@ class _Routes:
         backend: Backend = self.app.context["backend"]
         return backend
 
-    def caller(self) -> Caller:
+    def signed_in(self) -> Caller:
         return caller_from(self.app.current_event.request_context.authorizer.jwt_claim)
 
+    def caller(self) -> Caller:
+        """A signed-in member of the ``reviewers`` (or ``admins``) group; Forbidden for anyone else."""
+        caller = self.signed_in()
+        if not caller.may_review:
+            raise Forbidden(
+                f"this account is in neither the '{REVIEWERS}' nor the '{ADMINS}' group: ask an administrator to run "
+                f"aws cognito-idp admin-add-user-to-group --group-name {REVIEWERS} for it"
+            )
+        return caller
+
     def admin(self) -> Caller:
-        caller = self.caller()
+        caller = self.signed_in()
         if not caller.is_admin:
             raise Forbidden(f"this route is for the '{ADMINS}' group: ask an administrator of the user pool")
         return caller
