@@ -66,6 +66,8 @@ SEED = 2019
 CHECK_SECONDS = 3600
 #: how long a demo run waits for its workflow (the 100,000-row run needs long locally)
 DEMO_TIMEOUT = 3 * 3600
+#: the self-hosted run fires the review sweeper this often while its job is open (on AWS: every 5 minutes)
+SWEEP_EVERY_SECONDS = 3.0
 RUNTIME = "(local runtime)"  # requests made by Step Functions, the Ground Truth emulator, EventBridge
 
 # The scale targets per 1,000 accepted images (bulk-label-qa issue: `make bench`).
@@ -107,6 +109,10 @@ class Tracker:
         self.current_thread: int | None = None
         self.histories: dict[str, list[HistoryEventTypeDef]] = {}
         self.tables: dict[str, str] = {}
+        self.memory_mb: dict[str, int] = {}  # each function's MemorySize (GB-s = handler seconds x this / 1024)
+        #: DynamoDB (write, read) units by function, counted per item as aws-usage.json counts them
+        self.ddb_units: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.screens = 0  # make_batches' ``tasks``: the screens of the run (data objects)
 
     def install(self, cloud: LocalCloud) -> None:
         self.tables = {
@@ -120,12 +126,17 @@ class Tracker:
         def handler_of(fn: LocalFunction) -> Callable[..., Any]:
             handler = original_handler(fn)
             name = fn.handler.split("/", 1)[0]
+            tracker.memory_mb[name] = fn.memory_mb
 
             def run(event: object, context: object) -> object:
                 tracker.current, tracker.current_thread = name, threading.get_ident()
                 started = time.perf_counter()
                 try:
-                    return handler(event, context)
+                    result = handler(event, context)
+                    if name == "make_batches" and isinstance(result, dict):
+                        with tracker.lock:
+                            tracker.screens += int(result.get("tasks") or 0)
+                    return result
                 finally:
                     with tracker.lock:
                         tracker.handler_seconds[name] += time.perf_counter() - started
@@ -159,15 +170,23 @@ class Tracker:
         ):
             function = RUNTIME
         table = ""
+        units = (0, 0)
         if service == "dynamodb":
+            from bulkqa_local.usage import _dynamodb_units
+
+            units = _dynamodb_units(parts[2], params)
             try:
                 body = json.loads((params or {}).get("body") or b"{}")
                 name = body.get("TableName") or next(iter(body.get("RequestItems") or {}), "")
+                if not name and body.get("TransactItems"):  # a transaction: the table of its first item
+                    name = next(iter(body["TransactItems"][0].values())).get("TableName", "")
                 table = self.tables.get(name, name)
-            except (ValueError, TypeError, AttributeError):
+            except (ValueError, TypeError, AttributeError, IndexError, StopIteration):
                 table = "?"
         with self.lock:
             self.requests[(function, operation, table)] += 1
+            self.ddb_units[function][0] += units[0]
+            self.ddb_units[function][1] += units[1]
 
     def state_seconds(self, arn: str, top_level: list[str]) -> dict[str, float]:
         """Seconds from entering each top-level state to entering the next (or the end)."""
@@ -187,12 +206,72 @@ class Tracker:
         return out
 
 
-def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
+class Sweeps:
+    """Fires the review sweeper's schedule during a self-hosted run, as EventBridge Scheduler would every
+    5 minutes (the local runtime does not fire schedules by itself): once before the upload (no job: the
+    idle sweep, the fixed cost of every tick) and every ``SWEEP_EVERY_SECONDS`` while the job is open.
+    Each sweep's requests are kept (the Tracker attributes them to ``review_sweeper``).
+    """
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self.fired: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def install(self, cloud: LocalCloud) -> None:
+        self.tracker.install(cloud)
+        schedule = next((s for s in cloud.schedules if s["function_logical_id"] == "ReviewSweeperFunction"), None)
+        if schedule is None:
+            self.errors.append("no ReviewSweeperFunction schedule in the local stack")
+            return
+        self.fire(cloud, schedule["name"])  # idle: no job yet
+        self.thread = threading.Thread(
+            target=self._loop, args=(cloud, schedule["name"]), name="bench-sweeps", daemon=True
+        )
+        self.thread.start()
+
+    def _loop(self, cloud: LocalCloud, name: str) -> None:
+        invocations = self.tracker.invocations
+        while not self.done.wait(SWEEP_EVERY_SECONDS):
+            if invocations.get("analyze_results", 0):  # the workflow has resumed and ended: stop before teardown
+                return
+            if invocations.get("start_labeling_job", 0):
+                self.fire(cloud, name)
+
+    def fire(self, cloud: LocalCloud, name: str) -> None:
+        tracker = self.tracker
+
+        def mine() -> Counter[str]:
+            with tracker.lock:
+                return Counter({op: n for (f, op, _), n in tracker.requests.items() if f == "review_sweeper"})
+
+        before, started = mine(), time.perf_counter()
+        open_job = bool(tracker.invocations.get("start_labeling_job", 0))
+        try:
+            cloud.fire_schedule(name)
+        except Exception as exc:  # a sweep that fails is a result: kept, the run goes on
+            self.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+            return
+        seconds = time.perf_counter() - started
+        self.fired.append(
+            {"job_open": open_job, "seconds": round(seconds, 4), "requests": dict(sorted((mine() - before).items()))}
+        )
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+
+
+def demo_child(csv_path: str, workers: int, out_json: pathlib.Path, backend: str = "ground-truth") -> int:
     """One ``bulkqa demo`` run with attribution (runs in its own interpreter; see ``run_demo_in_child``)."""
     os.environ.setdefault("LOG_LEVEL", "INFO")
     from bulkqa_local.demo import run_demo
 
     tracker = Tracker()
+    sweeps = Sweeps(tracker) if backend == "self-hosted" else None
     started = time.perf_counter()
     cpu0 = time.process_time()
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
@@ -202,11 +281,14 @@ def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
             workers=workers,
             quiet=True,
             seed=0,
-            cloud_hook=tracker.install,
+            cloud_hook=sweeps.install if sweeps else tracker.install,
             check_seconds=CHECK_SECONDS,
             timeout=DEMO_TIMEOUT,
+            backend=backend,
         )
         files = sorted(p.name for p in (result.out_dir.iterdir() if result.out_dir else []))
+    if sweeps:
+        sweeps.stop()
     wall = time.perf_counter() - started
     asl = json.loads((ROOT / "statemachine" / "bulk_qa.asl.json").read_text(encoding="utf-8"))
     main = next(
@@ -223,6 +305,14 @@ def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
         by_function.setdefault(function, {"requests": {}, "dynamodb_writes_by_table": {}})
         by_function[function]["invocations"] = n
         by_function[function]["handler_seconds"] = round(tracker.handler_seconds[function], 3)
+        if function in tracker.memory_mb:
+            by_function[function]["memory_mb"] = tracker.memory_mb[function]
+            by_function[function]["gb_seconds"] = round(
+                tracker.handler_seconds[function] * tracker.memory_mb[function] / 1024, 4
+            )
+    for function, (write_units, read_units) in tracker.ddb_units.items():
+        by_function.setdefault(function, {"requests": {}, "dynamodb_writes_by_table": {}})
+        by_function[function]["dynamodb_units"] = {"write": write_units, "read": read_units}
     requests: Counter[str] = Counter()
     for (_, operation, _), n in tracker.requests.items():
         requests[operation] += n
@@ -231,6 +321,7 @@ def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
     doc = {
         "csv": csv_path or "sample.csv (embedded)",
         "workers": workers,
+        "backend": backend,
         "status": result.status,
         "error": result.error,
         "cause": result.cause,
@@ -255,6 +346,10 @@ def demo_child(csv_path: str, workers: int, out_json: pathlib.Path) -> int:
         "attribution_matches_usage": dict(requests) == dict(result.usage.get("requests", {})),
         "state_seconds": tracker.state_seconds(main["executionArn"], list(asl["States"])) if main else {},
         "files": files,
+        "screens": tracker.screens,
+        "sweeps": {"every_seconds": SWEEP_EVERY_SECONDS, "fired": sweeps.fired, "errors": sweeps.errors}
+        if sweeps
+        else None,
     }
     out_json.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
     return 0
@@ -292,9 +387,10 @@ def run_component(name: str) -> dict[str, Any]:
     return component
 
 
-def run_demo_in_child(csv_path: pathlib.Path | None, workers: int) -> dict[str, Any]:
+def run_demo_in_child(csv_path: pathlib.Path | None, workers: int, backend: str = "ground-truth") -> dict[str, Any]:
     return _child(
-        [str(BENCH / "run.py"), "--demo-child", str(csv_path or ""), str(workers)], timeout=DEMO_TIMEOUT + 600
+        [str(BENCH / "run.py"), "--demo-child", str(csv_path or ""), str(workers), "--demo-backend", backend],
+        timeout=DEMO_TIMEOUT + 600,
     )
 
 
@@ -762,10 +858,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help=f"skip the {BIG_ROWS:,}-row demo")
     parser.add_argument("--demo-child", nargs=2, metavar=("CSV", "WORKERS"), help=argparse.SUPPRESS)
+    parser.add_argument("--demo-backend", default="ground-truth", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=pathlib.Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.demo_child:
-        return demo_child(args.demo_child[0], int(args.demo_child[1]), args.json)
+        return demo_child(args.demo_child[0], int(args.demo_child[1]), args.json, args.demo_backend)
 
     import gen
 
