@@ -77,6 +77,24 @@ MAX_PRELABEL_GETS_PER_TASK = 1.0
 MAX_CONSOLIDATION_GETS_PER_INVOCATION = 1.0
 TRANSITIONS_BASE, TRANSITIONS_PER_1000_ROWS = 100, 10
 
+# The self-hosted review backend (issue #13): under $0.01 of AWS charges per 1,000 images, people excluded.
+MAX_SELF_HOSTED_USD_PER_1000_IMAGES = 0.01
+REVIEW_FUNCTIONS = ("review_api", "review_sweeper", "start_labeling_job")
+GROUND_TRUTH_IMAGES_PER_SCREEN = 25  # a full screen: $0.08 per screen is $3.20 per 1,000 images
+SWEEPS_PER_MONTH = 30 * 24 * 12  # rate(5 minutes)
+#: us-east-1 list prices, as bulkqa_local.usage.PRICES (aws-usage.json carries them; these fill a gap)
+DEFAULT_PRICES = {
+    "s3_put_per_1000": 0.005,
+    "s3_get_per_1000": 0.0004,
+    "dynamodb_write_per_million": 0.625,
+    "dynamodb_read_per_million": 0.125,
+    "lambda_request_per_million": 0.20,
+    "lambda_gb_second_arm": 0.0000133334,
+    "ground_truth_per_object": 0.08,
+    "apigateway_http_per_million": 1.00,
+    "cognito_lite_per_mau_over_10000": 0.0055,
+}
+
 COMPONENTS = ("ingest", "ingest_step", "consolidation", "consolidation_step", "analysis")
 DDB_WRITES = (
     "dynamodb:BatchWriteItem",
@@ -522,6 +540,165 @@ def analyse_demo(name: str, demo: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def analyse_self_hosted(name: str, demo: dict[str, Any]) -> dict[str, Any]:
+    """The self-hosted review path: requests per reviewer turn and per screen, AWS cost per 1,000 images.
+
+    The review part is what the self-hosted backend adds: the review API function (every reviewer
+    request), the sweeper (as fired in the run) and start_labeling_job (the queue's items), plus the HTTP
+    API's requests. Lambda request charges are counted from the invocations (aws-usage.json counts only
+    ``lambda:Invoke`` requests, so the functions API Gateway and the Scheduler invoke are missing there).
+    """
+    usage = demo["usage"]
+    prices = {**DEFAULT_PRICES, **usage.get("prices", {})}
+    images = int(usage.get("images") or 0)
+    screens = int(demo.get("screens") or 0)
+    per_screen = int(demo["workers"])
+    turns = screens * per_screen
+    fn = demo.get("by_function", {})
+
+    def ratio(n: float, d: float, digits: int = 3) -> float | None:
+        return round(n / d, digits) if d else None
+
+    functions: dict[str, dict[str, Any]] = {}
+    for function in REVIEW_FUNCTIONS:
+        entry = fn.get(function, {})
+        req: dict[str, int] = entry.get("requests", {})
+        ddb = sum(n for op, n in req.items() if op.startswith("dynamodb:"))
+        s3_get = sum(n for op, n in req.items() if op in S3_GETS)
+        s3_other = sum(n for op, n in req.items() if op.startswith("s3:") and op not in S3_GETS)
+        units = entry.get("dynamodb_units") or {"write": 0, "read": 0}
+        invocations = int(entry.get("invocations") or 0)
+        gb_seconds = float(entry.get("gb_seconds") or 0.0)
+        cost = {
+            "dynamodb": units["write"] / 1e6 * prices["dynamodb_write_per_million"]
+            + units["read"] / 1e6 * prices["dynamodb_read_per_million"],
+            "s3": s3_get / 1000 * prices["s3_get_per_1000"] + s3_other / 1000 * prices["s3_put_per_1000"],
+            "lambda": invocations / 1e6 * prices["lambda_request_per_million"]
+            + gb_seconds * prices["lambda_gb_second_arm"],
+        }
+        functions[function] = {
+            "invocations": invocations,
+            "dynamodb_requests": ddb,
+            "s3_requests": s3_get + s3_other,
+            "s3_gets": s3_get,
+            "dynamodb_write_units": units["write"],
+            "dynamodb_read_units": units["read"],
+            "gb_seconds": round(gb_seconds, 4),
+            "requests": req,
+            "cost_usd": {k: round(v, 8) for k, v in cost.items()},
+        }
+    total = {
+        key: sum(f[key] for f in functions.values())
+        for key in (
+            "invocations",
+            "dynamodb_requests",
+            "s3_requests",
+            "s3_gets",
+            "dynamodb_write_units",
+            "dynamodb_read_units",
+            "gb_seconds",
+        )
+    }
+    api_requests = int(usage.get("api_requests") or 0)
+    cost = {
+        "apigateway": api_requests / 1e6 * prices["apigateway_http_per_million"],
+        **{part: sum(f["cost_usd"][part] for f in functions.values()) for part in ("lambda", "dynamodb", "s3")},
+    }
+    review_usd = sum(cost.values())
+    # the whole run: aws-usage.json's estimate plus the request charges of the functions it did not see invoked
+    invoked = sum(int(e.get("invocations") or 0) for e in fn.values())
+    missing = max(0, invoked - int(usage.get("requests", {}).get("lambda:Invoke", 0)))
+    whole_usd = (
+        float(usage.get("estimated_cost_usd", {}).get("total") or 0.0)
+        + missing / 1e6 * prices["lambda_request_per_million"]
+    )
+
+    def per_1000(usd: float) -> float | None:
+        return round(usd / images * 1000, 6) if images else None
+
+    per_turn = {key: ratio(value, turns, 4) for key, value in total.items()}
+    per_turn["api_requests"] = ratio(api_requests, turns)
+    sweeps = demo.get("sweeps") or {}
+    idle = next((s for s in sweeps.get("fired", []) if not s["job_open"]), None)
+    open_sweeps = [s for s in sweeps.get("fired", []) if s["job_open"]]
+    sweeper_memory_gb = float(fn.get("review_sweeper", {}).get("memory_mb") or 512) / 1024
+    idle_usd = (
+        (
+            prices["lambda_request_per_million"] / 1e6
+            + idle["seconds"] * sweeper_memory_gb * prices["lambda_gb_second_arm"]
+            + sum(n for op, n in idle["requests"].items() if op.startswith("dynamodb:"))
+            * prices["dynamodb_read_per_million"]
+            / 1e6
+        )
+        if idle
+        else None
+    )
+    gt_fee = screens * prices["ground_truth_per_object"]
+    review_per_1000 = per_1000(review_usd)
+    checks = [
+        _check(
+            name,
+            "self-hosted review part: AWS USD per 1,000 images (API GW, Lambda, DynamoDB, S3; no people, no Cognito)",
+            review_per_1000,
+            MAX_SELF_HOSTED_USD_PER_1000_IMAGES,
+            f"${review_usd:.6f} for {images} images, {screens} screens, {turns} reviewer turns",
+        ),
+        _check(
+            name,
+            "self-hosted whole run: AWS USD per 1,000 images (every stage; no people, no Cognito)",
+            per_1000(whole_usd),
+            MAX_SELF_HOSTED_USD_PER_1000_IMAGES,
+            f"${whole_usd:.6f} for {images} images (aws-usage.json + {missing} Lambda requests it does not count)",
+        ),
+    ]
+    return {
+        "run": name,
+        "images": images,
+        "screens": screens,
+        "workers_per_object": per_screen,
+        "reviewer_turns": turns,
+        "api_requests": api_requests,
+        "functions": functions,
+        "total": total,
+        "per_turn": per_turn,
+        "per_screen": {key: ratio(value, screens, 4) for key, value in total.items()},
+        "functions_per_turn": {
+            f: {
+                key: ratio(v[key], turns, 4)
+                for key in ("dynamodb_requests", "s3_requests", "dynamodb_write_units", "dynamodb_read_units")
+            }
+            for f, v in functions.items()
+        },
+        "review_cost_usd": {k: round(v, 8) for k, v in cost.items()} | {"total": round(review_usd, 8)},
+        "review_usd_per_1000_images": review_per_1000,
+        "review_usd_per_1000_images_by_service": {k: per_1000(v) for k, v in cost.items()},
+        "whole_run_usd": round(whole_usd, 6),
+        "whole_run_usd_per_1000_images": per_1000(whole_usd),
+        "ground_truth_fee_usd": round(gt_fee, 4),
+        "ground_truth_fee_per_1000_images_usd": per_1000(gt_fee),
+        "ground_truth_fee_per_1000_images_full_screens_usd": round(
+            1000 / GROUND_TRUTH_IMAGES_PER_SCREEN * prices["ground_truth_per_object"], 2
+        ),
+        "sweeper": {
+            "fired": len(sweeps.get("fired", [])),
+            "every_seconds_here": sweeps.get("every_seconds"),
+            "idle_sweep_requests": idle["requests"] if idle else None,
+            "open_job_sweep_requests": open_sweeps[-1]["requests"] if open_sweeps else None,
+            "idle_usd_per_month": round(idle_usd * SWEEPS_PER_MONTH, 6) if idle_usd is not None else None,
+            "note": f"on AWS every 5 minutes ({SWEEPS_PER_MONTH:,} a month) whether or not a job is open: "
+            "a fixed cost, not per image",
+        },
+        "cognito": {
+            "reviewer_accounts": usage.get("reviewer_accounts"),
+            "free_monthly_active_users": 10_000,
+            "usd_per_mau_beyond": prices["cognito_lite_per_mau_over_10000"],
+            "note": "per reviewer signed in during a month, not per image; free below 10,000 a month",
+        },
+        "prices": {k: prices[k] for k in DEFAULT_PRICES},
+        "checks": checks,
+    }
+
+
 def _check(run: str, what: str, value: float | None, limit: float, detail: str) -> dict[str, Any]:
     status = "n/a" if value is None else ("PASS" if value <= limit else "FAIL")
     return {"run": run, "target": what, "value": value, "limit": limit, "status": status, "detail": detail}
@@ -558,6 +735,82 @@ def _table(title: str, header: list[str], rows: list[list[object]]) -> None:
 
 def _pf(ok: bool | None) -> str:
     return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def _print_self_hosted(h: dict[str, Any]) -> None:
+    turns, screens = h["reviewer_turns"], h["screens"]
+    rows: list[list[object]] = []
+    for function, f in [*h["functions"].items(), ("total", h["total"])]:
+        rows.append(
+            [
+                function,
+                _fmt(f["invocations"]),
+                _fmt(f["dynamodb_requests"]),
+                _fmt(f["s3_requests"]),
+                _fmt(f["dynamodb_requests"] / turns, 2),
+                _fmt(f["s3_requests"] / turns, 3),
+                _fmt(f["dynamodb_requests"] / screens, 1),
+                _fmt(f["s3_requests"] / screens, 2),
+                _fmt(f["dynamodb_write_units"] / turns, 2),
+                _fmt(f["dynamodb_read_units"] / turns, 2),
+                _fmt(f["invocations"] / turns, 2),
+                _fmt(f["gb_seconds"] / turns, 4),
+            ]
+        )
+    rows.append(["HTTP API requests", _fmt(h["api_requests"]), "", "", "", "", "", "", "", "", "", ""])
+    rows[-1][10] = _fmt(h["per_turn"]["api_requests"], 2)
+    _table(
+        f"Self-hosted review path, '{h['run']}': {h['images']:,} images, {screens} screens x "
+        f"{h['workers_per_object']} = {turns} reviewer turns (GB-s: local handler time x MemorySize, an upper bound)",
+        [
+            "function",
+            "invocations",
+            "DDB req",
+            "S3 req",
+            "DDB/turn",
+            "S3/turn",
+            "DDB/screen",
+            "S3/screen",
+            "WRU/turn",
+            "RRU/turn",
+            "inv/turn",
+            "GB-s/turn",
+        ],
+        rows,
+    )
+    by = h["review_usd_per_1000_images_by_service"]
+    sweeper, cognito = h["sweeper"], h["cognito"]
+    _table(
+        "Self-hosted: AWS cost per 1,000 images (us-east-1 list prices, no free tier), next to Ground Truth's fee",
+        ["", "USD per 1,000 images"],
+        [
+            ["API Gateway HTTP API ($1.00/million requests)", f"{by['apigateway']:.6f}"],
+            ["Lambda (requests + arm GB-s)", f"{by['lambda']:.6f}"],
+            ["DynamoDB on-demand (WRU, RRU)", f"{by['dynamodb']:.6f}"],
+            ["S3 (GETs, PUTs)", f"{by['s3']:.6f}"],
+            ["review part, total", f"{h['review_usd_per_1000_images']:.6f}"],
+            ["whole run (every stage)", f"{h['whole_run_usd_per_1000_images']:.6f}"],
+            [
+                f"Ground Truth fee, these {screens} screens ($0.08 each)",
+                f"{h['ground_truth_fee_per_1000_images_usd']:.2f}",
+            ],
+            [
+                "Ground Truth fee, full 25-image screens",
+                f"{h['ground_truth_fee_per_1000_images_full_screens_usd']:.2f}",
+            ],
+            [
+                f"target (review part, people and Cognito excluded) < {MAX_SELF_HOSTED_USD_PER_1000_IMAGES}",
+                h["checks"][0]["status"],
+            ],
+        ],
+    )
+    print(
+        f"  Cognito: per reviewer, not per image: free for the first {cognito['free_monthly_active_users']:,} "
+        f"monthly active users, ${cognito['usd_per_mau_beyond']} per MAU beyond ({cognito['reviewer_accounts']} "
+        f"reviewer accounts here: $0). Sweeper: {sweeper['fired']} sweeps here (idle {sweeper['idle_sweep_requests']}, "
+        f"job open {sweeper['open_job_sweep_requests']}); every 5 minutes on AWS: ${sweeper['idle_usd_per_month']} "
+        "a month idle, fixed."
+    )
 
 
 def print_results(results: dict[str, Any]) -> None:
@@ -819,6 +1072,10 @@ def print_results(results: dict[str, Any]) -> None:
                 ],
             )
 
+    for d in demos:
+        if d.get("self_hosted"):
+            _print_self_hosted(d["self_hosted"])
+
     checks = results.get("checks", [])
     if checks:
         _table(
@@ -915,21 +1172,23 @@ def main(argv: list[str]) -> int:
             results["errors"][f"batching {size}"] = f"{exc}\n{traceback.format_exc()}"
         loaded(f"batching {size}")
 
-    runs: list[tuple[str, pathlib.Path | None, int]] = [
-        ("sample.csv, 1 reviewer", None, 1),
-        ("sample.csv, 3 reviewers", None, 3),
+    runs: list[tuple[str, pathlib.Path | None, int, str]] = [
+        ("sample.csv, 1 reviewer", None, 1, "ground-truth"),
+        ("sample.csv, 3 reviewers", None, 3, "ground-truth"),
+        ("sample.csv, 3 reviewers, self-hosted", None, 3, "self-hosted"),
     ]
     if not args.quick:
-        runs.append((f"{BIG_ROWS:,} rows, 3 reviewers", gen.generate(BIG_ROWS, SEED), 3))
-    for name, csv_path, workers in runs:
+        runs.append((f"{BIG_ROWS:,} rows, 3 reviewers", gen.generate(BIG_ROWS, SEED), 3, "ground-truth"))
+    for name, csv_path, workers, backend in runs:
         say(f"demo: {name}")
         entry: dict[str, Any] = {
             "name": name,
             "workers": workers,
+            "backend": backend,
             "csv": str(csv_path.relative_to(ROOT)) if csv_path else "sample.csv (embedded)",
         }
         try:
-            demo = run_demo_in_child(csv_path, workers)
+            demo = run_demo_in_child(csv_path, workers, backend)
             entry.update(
                 {
                     k: demo[k]
@@ -952,6 +1211,10 @@ def main(argv: list[str]) -> int:
             )
             entry["analysis"] = analyse_demo(name, demo)
             results["checks"].extend(entry["analysis"]["checks"])
+            if backend == "self-hosted":
+                entry["screens"], entry["sweeps"] = demo["screens"], demo["sweeps"]
+                entry["self_hosted"] = analyse_self_hosted(name, demo)
+                results["checks"].extend(entry["self_hosted"]["checks"])
             if demo["status"] != "SUCCEEDED":
                 results["errors"][f"demo: {name}"] = f"{demo['status']}: {demo['error']}: {demo['cause']}"
         except Exception as exc:
@@ -969,7 +1232,20 @@ def main(argv: list[str]) -> int:
         },
         {"target": "analysis verdicts/s", "status": _pf(results["components"].get("analysis", {}).get("meets_target"))},
         {"target": "handler import over boto3", "status": _pf((results["cold_start"] or {}).get("meets_target"))},
+        {
+            "target": "review API first request over boto3 + clients",
+            "status": _pf(((results["cold_start"] or {}).get("review_api_first_request") or {}).get("meets_target")),
+        },
     ]
+    hosted = next((d["self_hosted"] for d in results["demos"] if d.get("self_hosted")), None)
+    if hosted:
+        targets.append(
+            {
+                "target": f"self-hosted review: < ${MAX_SELF_HOSTED_USD_PER_1000_IMAGES} per 1,000 images",
+                "status": hosted["checks"][0]["status"],
+                "value": hosted["review_usd_per_1000_images"],
+            }
+        )
     results["summary"] = {
         "throughput_targets": targets,
         "scale_checks": Counter(c["status"] for c in results["checks"]),
