@@ -17,7 +17,10 @@ exists (so it is the component's own working memory, input excluded).
   stub client.
 - analysis: ``bench/bench_analysis.py``'s ``run()`` (someone else's; called, not changed).
 - coldstart: fresh interpreters, median of ``COLD_RUNS``: ``import boto3`` next to each handler
-  module, and "import + build the S3 client" for both.
+  module (the review API's and the sweeper's included), and "import + build the S3 client" for both;
+  and the review API's first request (``bench_review_api_first_request``): import + the public
+  GET /api/config, and import + an authenticated GET /api/jobs up to its first AWS request (clients
+  built, nothing sent), next to boto3 + the same clients.
 """
 
 from __future__ import annotations
@@ -406,13 +409,14 @@ _SNIPPET_CLIENT_BOTO3 = "import boto3\nboto3.client('s3')\n"
 _SNIPPET_CLIENT_HANDLER = "import {module}\nfrom bulkqa import aws\naws.client('s3')\n"
 
 
-def _child(code: str) -> float:
+def _child(code: str, extra_env: dict[str, str] | None = None) -> float:
     """Seconds a fresh interpreter spends in ``code`` (timed inside it; interpreter start excluded)."""
     program = "import time\n_t0 = time.perf_counter()\n" + code + "\nprint(repr(time.perf_counter() - _t0))\n"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONDONTWRITEBYTECODE"},
         **FAKE_AWS_ENV,
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     out = subprocess.run(
         [sys.executable, "-c", program], cwd=FUNCTIONS, env=env, capture_output=True, text=True, check=True, timeout=120
@@ -510,6 +514,123 @@ def bench_cold_start(runs: int = COLD_RUNS) -> dict[str, Any]:
         "target_over_boto3_ms": TARGETS["handler_import_over_boto3_ms"],
         "meets_target": all(h["meets_target"] for h in handlers),
         "slowest_handler_top_imports": {"module": slowest["module"], "imports": _top_imports(slowest["module"])},
+        "review_api_first_request": bench_review_api_first_request(runs),
+    }
+
+
+# ------------------------------------------------------------ the review API's first request
+
+#: the review API function's environment as the template sets it (names only; nothing is reached)
+REVIEW_API_ENV = {
+    "BUCKET_NAME": BUCKET,
+    "LABELS_TABLE_NAME": "bench-labels",
+    "RUNS_TABLE_NAME": "bench-runs",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "BulkLabelQA",
+    "REVIEW_BACKEND": "SelfHosted",
+    "REVIEW_TABLE_NAME": "bench-review",
+    "USER_POOL_ID": "us-east-1_bench0001",
+    "USER_POOL_CLIENT_ID": "benchclient0001",
+    "COGNITO_ENDPOINT": "https://cognito-idp.us-east-1.amazonaws.com/",
+    "IMAGE_BUCKET_NAME": "",
+    "WORKERS_PER_OBJECT": "3",
+    "TASK_TIME_LIMIT_SECONDS": "300",
+    "TASK_AVAILABILITY_SECONDS": "86400",
+}
+#: a payload format 2.0 event (as API Gateway's HTTP API sends it) and a Lambda context
+_SNIPPET_EVENT = """
+class Ctx:
+    function_name = "bench-review-api"
+    memory_limit_in_mb = 1024
+    aws_request_id = "bench-request"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench-review-api"
+def event(method, path, claims=None):
+    http = {"method": method, "path": path, "sourceIp": "127.0.0.1", "userAgent": "bench", "protocol": "HTTP/1.1"}
+    ctx = {"http": http, "requestId": "bench", "routeKey": method + " " + path, "stage": "$default",
+           "accountId": "123456789012", "apiId": "bench", "domainName": "bench.execute-api.us-east-1.amazonaws.com",
+           "domainPrefix": "bench", "time": "29/Nov/2026:20:00:00 +0000", "timeEpoch": 0}
+    if claims:
+        ctx["authorizer"] = {"jwt": {"claims": claims, "scopes": ["aws.cognito.signin.user.admin"]}}
+    return {"version": "2.0", "routeKey": ctx["routeKey"], "rawPath": path, "rawQueryString": "",
+            "headers": {"host": ctx["domainName"]}, "requestContext": ctx, "isBase64Encoded": False}
+"""
+#: stops the first AWS request at ``before-send`` (clients built, request serialised and signed; no network)
+_SNIPPET_STOP = """
+import boto3
+class Sent(Exception):
+    pass
+sent = []
+def stop(**kwargs):
+    sent.append(kwargs.get("event_name"))
+    raise Sent()
+boto3.setup_default_session()
+boto3.DEFAULT_SESSION.events.register("before-send", stop)
+"""
+#: public GET /api/config: the settings are built, no AWS client, no request
+_SNIPPET_CONFIG = (
+    "import review_api.app as app\n"
+    + _SNIPPET_EVENT
+    + "r = app.lambda_handler(event('GET', '/api/config'), Ctx())\n"
+    + "assert r['statusCode'] == 200, r\n"
+)
+#: authenticated GET /api/jobs: the service builds its clients (DynamoDB, S3, Step Functions); stopped at its
+#: first request
+_SNIPPET_JOBS = (
+    "import review_api.app as app\n"
+    + _SNIPPET_EVENT
+    + _SNIPPET_STOP
+    + "claims = {'sub': 'bench-reviewer', 'token_use': 'access', 'cognito:groups': '[reviewers]', "
+    + "'client_id': 'benchclient0001', 'scope': 'aws.cognito.signin.user.admin'}\n"
+    + "try:\n    app.lambda_handler(event('GET', '/api/jobs', claims), Ctx())\nexcept Sent:\n    pass\n"
+    + "assert sent, 'GET /api/jobs made no AWS request: the measurement stops at the first one'\n"
+)
+#: the same without our code: boto3, the three clients the review service builds, one DynamoDB request built
+_SNIPPET_BOTO3_CLIENTS = (
+    _SNIPPET_STOP
+    + "c = boto3.client('dynamodb')\nboto3.client('s3')\nboto3.client('stepfunctions')\n"
+    + "try:\n    c.query(TableName='bench-review', KeyConditionExpression='pk = :p', "
+    + "ExpressionAttributeValues={':p': {'S': 'x'}})\nexcept Sent:\n    pass\n"
+    + "assert sent\n"
+)
+
+
+def bench_review_api_first_request(runs: int = COLD_RUNS) -> dict[str, Any]:
+    """The review API function's first request in a fresh interpreter (median of ``runs``, interleaved):
+    import + the public GET /api/config (settings, no AWS) next to ``import boto3``; import + an
+    authenticated GET /api/jobs up to its first AWS request (the service's clients built) next to boto3 +
+    the same three clients + one request built."""
+    cases = {
+        "boto3": ("import boto3", None),
+        "boto3_clients_request": (_SNIPPET_BOTO3_CLIENTS, None),
+        "config": (_SNIPPET_CONFIG, REVIEW_API_ENV),
+        "jobs": (_SNIPPET_JOBS, REVIEW_API_ENV),
+    }
+    for code, env in cases.values():
+        _child(code, env)  # warm the .pyc files and the page cache; not counted
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, (code, env) in cases.items():
+            times[name].append(_child(code, env))
+    med = {name: round(statistics.median(values) * 1000, 1) for name, values in times.items()}
+    config_over = round(med["config"] - med["boto3"], 1)
+    jobs_over = round(med["jobs"] - med["boto3_clients_request"], 1)
+    target = TARGETS["handler_import_over_boto3_ms"]
+    return {
+        "runs": runs,
+        "boto3_import_ms": med["boto3"],
+        "boto3_clients_request_ms": med["boto3_clients_request"],
+        "config_ms": med["config"],
+        "config_over_boto3_ms": config_over,
+        "jobs_until_first_request_ms": med["jobs"],
+        "jobs_over_boto3_clients_request_ms": jobs_over,
+        "runs_ms": {name: [round(v * 1000, 1) for v in values] for name, values in times.items()},
+        "target_over_boto3_ms": target,
+        "meets_target": config_over <= target and jobs_over <= target,
+        "what": "config: import review_api.app + GET /api/config (public; settings built, no AWS client); "
+        "jobs: import + authenticated GET /api/jobs until its first AWS request is about to be sent "
+        "(DynamoDB, S3 and Step Functions clients built, the request signed; no network); "
+        "boto3_clients_request: import boto3 + the same three clients + one DynamoDB request built",
     }
 
 
@@ -520,6 +641,7 @@ COMPONENTS: dict[str, Callable[[], dict[str, Any]]] = {
     "consolidation_step": bench_consolidation_step,
     "analysis": bench_analysis,
     "coldstart": bench_cold_start,
+    "review_api_first_request": bench_review_api_first_request,
 }
 
 
