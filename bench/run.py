@@ -423,7 +423,9 @@ def analyse_demo(name: str, demo: dict[str, Any]) -> dict[str, Any]:
     usage = demo["usage"]
     rows = int((demo.get("report_rows") or {}).get("total") or 0)
     images = int(usage.get("images") or 0)
-    tasks = int(usage.get("ground_truth_objects") or 0)
+    self_hosted = demo.get("backend") == "self-hosted"
+    # self-hosted: no Ground Truth objects; the screens are make_batches' tasks
+    tasks = int(usage.get("ground_truth_objects") or 0) or (int(demo.get("screens") or 0) if self_hosted else 0)
     reviewers = int(demo["workers"])
     reviewed = int((demo.get("report_verdicts") or {}).get("reviewed") or 0)
     fn = demo.get("by_function", {})
@@ -436,7 +438,11 @@ def analyse_demo(name: str, demo: dict[str, Any]) -> dict[str, Any]:
 
     ingest_writes = table_writes(("ingest_labels", "make_batches"), "LabelsTable")
     consolidation_writes = requests("post_labeling", DDB_WRITES)
+    consolidation_updates = requests("post_labeling", ("dynamodb:UpdateItem",))
     pre_gets = requests("pre_labeling", S3_GETS)
+    if self_hosted:  # the review API consolidates each answer and reads a screen's batch file per lease
+        consolidation_writes = consolidation_updates = table_writes(("review_api",), "LabelsTable")
+        pre_gets = requests("review_api", S3_GETS)
     post_gets = requests("post_labeling", S3_GETS)
     post_invocations = int(fn.get("post_labeling", {}).get("invocations", 0))
     pre_invocations = int(fn.get("pre_labeling", {}).get("invocations", 0))
@@ -456,7 +462,7 @@ def analyse_demo(name: str, demo: dict[str, Any]) -> dict[str, Any]:
     old = {"put_item": rows, "update_item": images * reviewers, "batch_file_gets": tasks * reviewers}
     old_cost = (old["put_item"] + old["update_item"]) * wru + old["batch_file_gets"] * get_price
     # ours: BatchWriteItem bills one WRU per item; one UpdateItem per image whatever the reviewers
-    new_wru = images + requests("post_labeling", ("dynamodb:UpdateItem",))
+    new_wru = images + consolidation_updates
     new_cost = new_wru * wru + pre_gets * get_price
     comparison = {
         "rows": rows,
@@ -490,25 +496,33 @@ def analyse_demo(name: str, demo: dict[str, Any]) -> dict[str, Any]:
         ),
         _check(
             name,
-            f"consolidation: DynamoDB write requests per reviewed image ({reviewers} reviewer(s))",
+            f"consolidation: DynamoDB write requests per reviewed image ({reviewers} reviewer(s))"
+            + (" (self-hosted: the review API's labels-table writes)" if self_hosted else ""),
             round(consolidation_writes / reviewed, 3) if reviewed else None,
             MAX_CONSOLIDATION_WRITES_PER_IMAGE,
-            f"{consolidation_writes} write requests by post_labeling for {reviewed} reviewed images",
+            f"{consolidation_writes} write requests by "
+            f"{'review_api (one per image per answer)' if self_hosted else 'post_labeling'} "
+            f"for {reviewed} reviewed images",
         ),
-        _check(
-            name,
-            "pre-labeling: S3 GETs per task",
-            round(pre_gets / tasks, 3) if tasks else None,
-            MAX_PRELABEL_GETS_PER_TASK,
-            f"{pre_gets} GETs, {pre_invocations} invocations, {tasks} tasks",
-        ),
-        _check(
-            name,
-            "consolidation: S3 GETs per invocation",
-            round(post_gets / post_invocations, 3) if post_invocations else None,
-            MAX_CONSOLIDATION_GETS_PER_INVOCATION,
-            f"{post_gets} GETs in {post_invocations} invocations",
-        ),
+    ]
+    if not self_hosted:  # Ground Truth's pre- and post-labeling functions (the self-hosted table has per turn)
+        checks += [
+            _check(
+                name,
+                "pre-labeling: S3 GETs per task",
+                round(pre_gets / tasks, 3) if tasks else None,
+                MAX_PRELABEL_GETS_PER_TASK,
+                f"{pre_gets} GETs, {pre_invocations} invocations, {tasks} tasks",
+            ),
+            _check(
+                name,
+                "consolidation: S3 GETs per invocation",
+                round(post_gets / post_invocations, 3) if post_invocations else None,
+                MAX_CONSOLIDATION_GETS_PER_INVOCATION,
+                f"{post_gets} GETs in {post_invocations} invocations",
+            ),
+        ]
+    checks += [
         _check(
             name,
             f"state transitions per run (<= {TRANSITIONS_BASE} + {TRANSITIONS_PER_1000_ROWS}/1,000 rows)",
@@ -721,6 +735,13 @@ def _fmt(value: object, digits: int = 0) -> str:
     if isinstance(value, (int, float)):
         return f"{value:,.{digits}f}"
     return str(value)
+
+
+def _digits(value: object, usual: int) -> int:
+    """Decimals to print: none for integers, enough for a small float (dollars per 1,000 images)."""
+    if not isinstance(value, float):
+        return 0
+    return 6 if abs(value) < 0.1 else usual
 
 
 def _table(title: str, header: list[str], rows: list[list[object]]) -> None:
@@ -1116,8 +1137,8 @@ def print_results(results: dict[str, Any]) -> None:
                 [
                     c["run"],
                     c["target"],
-                    _fmt(c["value"], 3 if isinstance(c["value"], float) else 0),
-                    _fmt(c["limit"], 1 if isinstance(c["limit"], float) else 0),
+                    _fmt(c["value"], _digits(c["value"], 3)),
+                    _fmt(c["limit"], _digits(c["limit"], 1)),
                     c["status"],
                 ]
                 for c in checks
