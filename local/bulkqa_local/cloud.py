@@ -589,6 +589,7 @@ class LocalCloud:
         "Schema",
         "UsernameAttributes",
         "UsernameConfiguration",
+        "UserPoolTier",
     )
     _CLIENT_PROPERTIES = (
         "ClientName",

@@ -50,6 +50,7 @@ class Usage:
         self.state_transitions = 0
         self.labeled_objects = 0
         self.lambda_gb_seconds = 0.0  # measured locally: billed duration x the function's MemorySize
+        self.lambda_invocations = 0  # every handler run: by Step Functions, EventBridge, Ground Truth, the API
         self.api_requests = 0  # HTTP API requests (the self-hosted review API; the local server counts them)
         self.reviewers = 0  # reviewer accounts that signed in (Cognito monthly active users)
         #: DynamoDB write and read units by item count: a transaction's item costs 2 units (DynamoDB's
@@ -62,8 +63,10 @@ class Usage:
         session.events.register("before-call", self._count)
 
     def add_duration(self, seconds: float, memory_mb: int) -> None:
+        """One invocation of a function (Lambda bills each, whoever invoked it) and its duration."""
         with self._lock:
             self.lambda_gb_seconds += seconds * memory_mb / 1024
+            self.lambda_invocations += 1
 
     def add_api_request(self) -> None:
         with self._lock:
@@ -85,7 +88,7 @@ class Usage:
         s3_put = sum(n for k, n in req.items() if k.startswith("s3:") and k[3:] in _S3_PUT)
         s3_get = sum(n for k, n in req.items() if k.startswith("s3:") and k[3:] in _S3_GET)
         ddb_writes, ddb_reads = self.ddb_write_units, self.ddb_read_units
-        invocations = req.get("lambda:Invoke", 0)
+        invocations = self.lambda_invocations
         cost = {
             "s3": s3_put / 1000 * PRICES["s3_put_per_1000"] + s3_get / 1000 * PRICES["s3_get_per_1000"],
             "dynamodb": ddb_writes / 1e6 * PRICES["dynamodb_write_per_million"]
@@ -103,6 +106,7 @@ class Usage:
             "requests": dict(sorted(req.items())),
             "state_transitions": self.state_transitions,
             "lambda_gb_seconds": round(self.lambda_gb_seconds, 3),
+            "lambda_invocations": self.lambda_invocations,
             "ground_truth_objects": self.labeled_objects,
             "api_requests": self.api_requests,
             "dynamodb_units": {"write": ddb_writes, "read": ddb_reads},
