@@ -156,6 +156,7 @@ class Outcome:
     deliveries: list[tuple[str, bool]]  # (caller, resumed) of every labeling_steps.deliver call
     tracker: Tracker
     crashes: Counter[str]
+    screens: int
     seconds: float
     timings: dict[str, float]
 
@@ -190,20 +191,31 @@ def _wrap_deliver(patch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
     return calls
 
 
-def _run(tmp_path: Path, deliveries: list[tuple[str, bool]], *, twice: bool, crashes: Counter[str]) -> Outcome:
+def _run(
+    tmp_path: Path,
+    deliveries: list[tuple[str, bool]],
+    *,
+    twice: bool,
+    crashes: Counter[str],
+    screens: int = SCREENS,
+    reviewers: int = REVIEWERS,
+    check_seconds: int = 3600,
+) -> Outcome:
+    """One run. A job whose delivery crashed is left to the re-check loop when ``check_seconds`` is short
+    (the sweeper marks it delivered afterwards), else to the sweeper once the deliverer's claim lapses."""
     started = time.monotonic()
     deadline = started + RUN_SECONDS
     timings: dict[str, float] = {}
     with self_hosted_stack(
-        REVIEWERS,
+        reviewers,
         log_file=tmp_path / "function-logs.jsonl",
         BatchSize=1,
         WorkersPerObject=WORKERS,
-        CompletionCheckSeconds=30,
+        CompletionCheckSeconds=check_seconds,
     ) as stack:
         timings["stack"] = time.monotonic() - started
         resumes = _count_resumes(stack)
-        stack.cloud.upload("incoming/reliability.csv", sample_csv(SCREENS))
+        stack.cloud.upload("incoming/reliability.csv", sample_csv(screens))
         tracker = Tracker()
         stop = threading.Event()
         threads = [
@@ -223,9 +235,13 @@ def _run(tmp_path: Path, deliveries: list[tuple[str, bool]], *, twice: bool, cra
         if crashes["deliver"]:
             meta = _meta(stack)
             assert meta["status"]["S"] == "Completed" and "delivered" not in meta, meta
-            # the deliverer died: once its claim lapses, the scheduled sweeper delivers the job
-            stack.server.advance(queue.DELIVERY_CLAIM_SECONDS + 1)
+            if check_seconds >= 3600:
+                # the deliverer died: once its claim lapses, the scheduled sweeper delivers the job
+                stack.server.advance(queue.DELIVERY_CLAIM_SECONDS + 1)
         (execution,) = stack.cloud.wait_for_executions(1, timeout=max(1.0, deadline - time.monotonic()))
+        if crashes["deliver"] and check_seconds < 3600:
+            # the re-check loop resumed the workflow; the sweeper, once the claim lapses, marks the job delivered
+            stack.server.advance(queue.DELIVERY_CLAIM_SECONDS + 1)
         timings["workflow"] = time.monotonic() - started
         stack.cloud.wait_for_background(timeout=10)
         run_id = json.loads(execution.get("output") or "{}").get("run_id", "")
@@ -240,6 +256,7 @@ def _run(tmp_path: Path, deliveries: list[tuple[str, bool]], *, twice: bool, cra
             deliveries=list(deliveries),
             tracker=tracker,
             crashes=crashes,
+            screens=screens,
             seconds=time.monotonic() - started,
             timings=timings,
         )
@@ -252,15 +269,15 @@ def _meta(stack: Stack) -> dict[str, Any]:
     return meta
 
 
-def _expected_totals() -> dict[str, int]:
-    keys = [line.split(",")[0] for line in sample_csv(SCREENS).decode().splitlines()[1:]]
+def _expected_totals(screens: int) -> dict[str, int]:
+    keys = [line.split(",")[0] for line in sample_csv(screens).decode().splitlines()[1:]]
     buckets = Counter(_bucket(key) for key in keys)
     return {"confirmed": buckets[2] + buckets[3], "disconfirmed": buckets[0], "split": buckets[1]}
 
 
 def check(outcome: Outcome) -> None:
     """What must hold after every run, crashes or not."""
-    tracker = outcome.tracker
+    tracker, screens = outcome.tracker, outcome.screens
     assert tracker.errors == [], tracker.errors
     assert outcome.status == "SUCCEEDED", outcome.cause
     # the review table: every screen has exactly WORKERS answered turns by distinct reviewers
@@ -268,23 +285,23 @@ def check(outcome: Outcome) -> None:
     by_screen: dict[str, list[dict[str, Any]]] = {}
     for slot in slots:
         by_screen.setdefault(slot["pk"]["S"], []).append(slot)
-    assert len(by_screen) == SCREENS
+    assert len(by_screen) == screens
     for screen, turns in by_screen.items():
         assert sorted(t["sk"]["S"] for t in turns) == [f"S#{k}" for k in range(WORKERS)], screen
         assert [t["state"]["S"] for t in turns] == ["DONE"] * WORKERS, screen
         assert len({t["lease_owner"]["S"] for t in turns}) == WORKERS, screen
     # the clients: every turn answered once, by the reviewer the table names
-    assert len(tracker.answered) == SCREENS * WORKERS
+    assert len(tracker.answered) == screens * WORKERS
     owners = {f"{s['pk']['S'].split('#', 1)[1].replace('#T#', '.')}.{s['sk']['S'][2:]}": s for s in slots}
     assert set(owners) == set(tracker.answered)
     assert len({s["lease_owner"]["S"] for s in slots}) == len({r for r in tracker.answered.values()})
     (meta,) = [item for item in outcome.review if item["sk"]["S"] == "META"]
     assert (meta["status"]["S"], meta.get("delivered")) == ("Completed", {"BOOL": True})
-    assert int(meta["done"]["N"]) == int(meta["tallied"]["N"]) == SCREENS * WORKERS
+    assert int(meta["done"]["N"]) == int(meta["tallied"]["N"]) == screens * WORKERS
     assert int(meta.get("expired", {"N": "0"})["N"]) == 0
     # the labels table: every image has exactly WORKERS verdicts, counted once
     labels = [item for item in outcome.labels if "WorkerVerdicts" in item]
-    assert len(labels) == SCREENS
+    assert len(labels) == screens
     for item in labels:
         verdicts = item["WorkerVerdicts"]["M"]
         assert len(verdicts) == WORKERS, item["item_id"]
@@ -299,13 +316,13 @@ def check(outcome: Outcome) -> None:
     # the report: 400 images, each reviewed twice, the counts the answers' rule gives
     report = outcome.report
     totals = report["totals"]
-    assert totals["total"] == SCREENS and totals["unreviewed"] == 0
-    assert {key: totals[key] for key in ("confirmed", "disconfirmed", "split")} == _expected_totals()
-    assert report["verdicts"]["reviewed"] == SCREENS and report["verdicts"]["unreviewed"] == 0
+    assert totals["total"] == screens and totals["unreviewed"] == 0
+    assert {key: totals[key] for key in ("confirmed", "disconfirmed", "split")} == _expected_totals(screens)
+    assert report["verdicts"]["reviewed"] == screens and report["verdicts"]["unreviewed"] == 0
     agreement = report["agreement"]
-    assert agreement["items_with_multiple_reviews"] == SCREENS
-    assert [(g["raters"], g["items"]) for g in agreement["by_raters"]] == [(WORKERS, SCREENS)]
-    assert sum(r["reviews"] for r in agreement["reviewers"]) == SCREENS * WORKERS
+    assert agreement["items_with_multiple_reviews"] == screens
+    assert [(g["raters"], g["items"]) for g in agreement["by_raters"]] == [(WORKERS, screens)]
+    assert sum(r["reviews"] for r in agreement["reviewers"]) == screens * WORKERS
 
 
 @pytest.fixture(scope="module")
@@ -333,15 +350,15 @@ def test_crashes_and_duplicate_answers_give_the_same_result(
 ) -> None:
     crashes: Counter[str] = Counter()
     calls = Counter[str]()
-    tally: Callable[..., None] = ReviewService._tally
+    tally: Callable[..., Any] = ReviewService._tally
     deliver: Callable[..., None] = ReviewService._deliver
 
-    def crashing_tally(self: ReviewService, job: str, seq: int) -> None:
+    def crashing_tally(self: ReviewService, *args: Any, **kwargs: Any) -> Any:
         calls["tally"] += 1
         if calls["tally"] in TALLY_CRASHES:
             crashes["tally"] += 1
             raise RuntimeError("injected: the function died after the answer's write, before its tally")
-        tally(self, job, seq)
+        return tally(self, *args, **kwargs)
 
     def crashing_deliver(self: ReviewService, job: str) -> None:
         calls["deliver"] += 1
@@ -361,6 +378,29 @@ def test_crashes_and_duplicate_answers_give_the_same_result(
     assert tracker.first_replays == []  # a first delivery that did not crash was never a replay
     # a first delivery that crashed after the write: sending it again was a replay (nothing counted twice)
     assert 0 < len(tracker.retried_replays) <= sum(crashes.values())
-    assert [resumed for _, resumed in second.deliveries].count(True) == 1
+    assert second.deliveries == [("_deliver", True)]  # the sweeper's, once the dead deliverer's claim lapsed
     for key in ("classes", "totals", "class_average"):
         assert second.report[key] == first_run.report[key], key
+
+
+def test_a_delivery_lost_in_a_crash_is_resumed_by_the_workflows_recheck(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The finished job's deliverer dies and no sweeper runs in time: start_labeling_job's re-check (a short
+    CompletionCheckSeconds) sees the job Completed and resumes the workflow, once."""
+    crashes: Counter[str] = Counter()
+    deliver: Callable[..., None] = ReviewService._deliver
+
+    def crashing_deliver(self: ReviewService, job: str) -> None:
+        if not crashes["deliver"]:
+            crashes["deliver"] += 1
+            raise RuntimeError("injected: the function died before SendTaskSuccess")
+        deliver(self, job)
+
+    monkeypatch.setattr(ReviewService, "_deliver", crashing_deliver)
+    outcome = _run(
+        tmp_path, _wrap_deliver(monkeypatch), twice=False, crashes=crashes, screens=10, reviewers=3, check_seconds=2
+    )
+    check(outcome)
+    # the re-check resumed it; the sweeper's later delivery found the workflow resumed and marked the job
+    assert outcome.deliveries == [("start_labeling_job", True), ("_deliver", False)]
