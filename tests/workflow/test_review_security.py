@@ -70,7 +70,7 @@ def _csp(response: Response) -> str:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     with self_hosted_stack(
-        2, BatchSize=1, WorkersPerObject=2, TaskTimeLimitSeconds=LEASE_SECONDS, CompletionCheckSeconds=300
+        2, BatchSize=1, WorkersPerObject=2, TaskTimeLimitSeconds=LEASE_SECONDS, CompletionCheckSeconds=3600
     ) as running:
         running.cloud.upload("incoming/security.csv", sample_csv(SCREENS))
         yield running
