@@ -329,9 +329,10 @@ def check(outcome: Outcome) -> None:
 def first_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
     patch = pytest.MonkeyPatch()
     try:
-        yield _run(tmp_path_factory.mktemp("first"), _wrap_deliver(patch), twice=False, crashes=Counter())
+        outcome = _run(tmp_path_factory.mktemp("first"), _wrap_deliver(patch), twice=False, crashes=Counter())
     finally:
-        patch.undo()
+        patch.undo()  # before the other tests wrap deliver themselves
+    yield outcome
 
 
 def test_20_reviewers_on_400_screens_with_overlap_2(first_run: Outcome) -> None:
