@@ -166,7 +166,7 @@ def test_one_reviewer_gets_each_screen_once(clock: Clock) -> None:
 
 
 def test_an_answer_is_tallied_and_a_replay_counts_nothing(clock: Clock) -> None:
-    world = started(clock, screens=2, images=3, workers=2)
+    world = started(clock, screens=2, images=3, workers=1)
     lease = world.service.next_task(world.job, "alice")
     assert lease is not None
     answer = world.answer(lease, reject=1)
@@ -184,6 +184,34 @@ def test_an_answer_is_tallied_and_a_replay_counts_nothing(clock: Clock) -> None:
     with pytest.raises(LeaseConflict, match="answered differently"):
         world.service.answer(lease.task_id, "alice", lease.lease_id, other)
     assert world.scan() == before
+
+
+def test_a_screens_images_are_written_once_when_its_last_turn_is_answered(clock: Clock) -> None:
+    world = started(clock, screens=2, images=3, workers=2)
+    alice = world.review("alice", reject=1)
+    assert alice is not None
+    assert (meta(world).done, meta(world).tallied) == (1, 0)  # the screen is not settled: nothing written yet
+    assert all("WorkerVerdicts" not in item for item in world.labels_of(world.batch_of(alice)))
+    bob = world.service.next_task(world.job, "bob")
+    while bob is not None and bob.task_id.rsplit(".", 2)[1] != alice.task_id.rsplit(".", 2)[1]:
+        world.service.answer(bob.task_id, "bob", bob.lease_id, world.answer(bob))
+        bob = world.service.next_task(world.job, "bob")
+    assert bob is not None
+    world.service.answer(bob.task_id, "bob", bob.lease_id, world.answer(bob))
+    items = {str(i["item_id"]): i for i in world.labels_of(world.batch_of(alice))}
+    first = alice.images[0].id
+    assert items[first]["WorkerVerdicts"] == {"alice": "reject", "bob": "confirm"}
+    assert items[first]["review_version"] == 2  # one write, with both answers
+
+
+def test_a_stop_writes_the_answers_of_unsettled_screens(clock: Clock) -> None:
+    world = started(clock, screens=2, images=2, workers=2)
+    alice = world.review("alice", reject=1)
+    assert alice is not None
+    assert world.service.stop(world.job) is True
+    items = {str(i["item_id"]): i for i in world.labels_of(world.batch_of(alice))}
+    assert items[alice.images[0].id]["WorkerVerdicts"] == {"alice": "reject"}
+    assert meta(world).tallied == 1
 
 
 @pytest.mark.parametrize(

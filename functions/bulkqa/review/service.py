@@ -288,7 +288,7 @@ class ReviewService:
         if not self._table.end_job(job, queue.STOPPED, clock.now(), (queue.INITIALIZING, queue.IN_PROGRESS)):
             return False
         log.info("review job stopped", job=job)
-        self._retally(job)
+        self._retally(job, settled_only=False)
         self._deliver(job)
         return True
 
@@ -319,7 +319,7 @@ class ReviewService:
                         delivered += 1
                 elif meta.ended and not meta.delivered and self._table.claim_delivery(job, now):
                     log.warning("delivering an ended job whose deliverer did not finish", job=job, status=meta.status)
-                    retallied += self._retally(job)
+                    retallied += self._retally(job, settled_only=False)
                     self._deliver(job)
                     delivered += 1
             except Exception as exc:  # one job's trouble does not stop the sweep of the others
@@ -344,13 +344,21 @@ class ReviewService:
             raise UnknownTask(f"there is no task {ref.task_id}; ask for a task with /next")
         return slot
 
-    def _tally(self, job: str, seq: int) -> None:
+    def _tally(self, job: str, seq: int, *, settled_only: bool = True) -> bool:
         """The screen's tallies from all its answers -> the labels table (versioned), then its answered
-        slots are marked as tallied (each counted once in the job's ``tallied``)."""
+        slots are marked as tallied (each counted once in the job's ``tallied``); True if written.
+
+        Only once the screen is settled (every turn answered or expired), unless ``settled_only`` is False
+        (the job ends: a stop's partial report needs every answer so far): each image is then written once,
+        as Ground Truth's consolidation writes it, instead of once per answer. An answer waiting for its
+        screen to settle is safe in the review table (its slot is in the index's pending entries).
+        """
         slots = self._table.screen_slots(job, seq)
+        if settled_only and any(slot.state in (queue.OPEN, queue.LEASED) for slot in slots):
+            return False
         version, tallies = queue.tally(slots)
         if not version:
-            return
+            return False
         batch = keys.parse_batch_uri(slots[0].batch)
 
         def write(tally: consolidation.ImageTally) -> str | None:
@@ -373,12 +381,13 @@ class ReviewService:
         for slot in slots:
             if slot.state == queue.DONE and not slot.tallied:
                 self._table.mark_tallied(slot.ref)
+        return True
 
-    def _retally(self, job: str) -> int:
+    def _retally(self, job: str, *, settled_only: bool = True) -> int:
+        """Tally the screens with answers not yet in the labels table (settled ones only, unless the job is
+        ending); how many were written."""
         screens = sorted({ref.seq for ref in self._table.pending(job)})
-        for seq in screens:
-            self._tally(job, seq)
-        return len(screens)
+        return sum(self._tally(job, seq, settled_only=settled_only) for seq in screens)
 
     def _finish(self, job: str) -> bool:
         """Complete the job if every turn is answered or expired and every answer tallied; True if this call
