@@ -130,6 +130,10 @@ class ReviewBackend(Protocol):
         """The job's current status."""
         ...
 
+    def delivered(self, name: str) -> None:
+        """The workflow has been resumed with the ended job's outcome (the backend may stop tracking it)."""
+        ...
+
 
 class TaskCallbacks(Protocol):
     """Resuming a workflow that waits on a task token (``adapters.stepfunctions.TaskCallbacks``)."""

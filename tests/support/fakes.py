@@ -237,6 +237,7 @@ class FakeReviewBackend:
     def __init__(self, on_start: Callable[[JobSpec], None] | None = None, status_on_start: str = "InProgress") -> None:
         self.jobs: dict[str, JobStatus] = {}
         self.started: list[JobSpec] = []
+        self.delivered_jobs: list[str] = []
         self.calls: Counter[str] = Counter()
         self._on_start = on_start
         self._status_on_start = status_on_start
@@ -258,6 +259,10 @@ class FakeReviewBackend:
         if name not in self.jobs:
             raise LabelingJobNotFound(f"labeling job {name} does not exist")
         return self.jobs[name]
+
+    def delivered(self, name: str) -> None:
+        self.calls["delivered"] += 1
+        self.delivered_jobs.append(name)
 
     def finish(self, name: str, status: str, failure_reason: str = "", counters: dict[str, int] | None = None) -> None:
         output = f"s3://bkt/output/{name}/manifests/output/output.manifest"

@@ -94,6 +94,14 @@ def test_a_job_that_already_completed_is_delivered_at_once() -> None:
             {"job_name": result["job_name"], "status": "Completed", "output_manifest": "", "counters": {}},
         )
     ]
+    assert world.backend.delivered_jobs == [result["job_name"]]  # the backend stops tracking it
+
+
+def test_a_job_still_running_is_not_marked_delivered() -> None:
+    world = FakeStack()
+    _, out = batched(world)
+    start(world, out["jobs"][0])
+    assert world.backend.delivered_jobs == [] and world.callbacks.sent == []
 
 
 @pytest.mark.parametrize(("status", "error"), [("Failed", LabelingJobFailed), ("Stopped", LabelingJobStopped)])

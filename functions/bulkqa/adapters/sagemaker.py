@@ -51,6 +51,9 @@ class GroundTruthJobs:
             counters=counters,
         )
 
+    def delivered(self, name: str) -> None:
+        """Nothing to do: Ground Truth keeps its jobs whatever the workflow did with them."""
+
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))

@@ -92,6 +92,15 @@ class SelfHostedJobs:
             raise LabelingJobNotFound(f"review job {name} does not exist in the review table")
         return job_status(meta)
 
+    def delivered(self, name: str) -> None:
+        """The workflow has the job's outcome (start_labeling_job's re-check resumed it): a complete job whose
+        end was never written (its deliverer died) is ended now, and the job leaves the open jobs, so the
+        sweeper does not deliver it again."""
+        meta = self._table.meta(name)
+        if meta is not None and meta.status == queue.IN_PROGRESS and meta.all_in:
+            self._table.end_job(name, queue.COMPLETED, clock.now(), (queue.IN_PROGRESS,))
+        self._table.mark_delivered(name)
+
     def _manifest(self, uri: str) -> Iterator[str]:
         """The batch file URIs of the manifest's lines (``source-ref``), in order."""
         bucket, key = keys.parse_s3_uri(uri)

@@ -62,6 +62,7 @@ def start_labeling_job(
     log.info("labeling job started or resumed", run_id=run_id, job=spec.name, status=status.status, tasks=spec.tasks)
     if status.terminal:
         deliver(status, token, callbacks)
+        backend.delivered(spec.name)
     return {"job_name": spec.name, "job_arn": arn}
 
 
@@ -103,4 +104,5 @@ def on_labeling_job_event(
         log.info("job not finished yet; waiting", job=name, status=status.status)
         return {"resumed": False, "reason": f"status {status.status}"}
     resumed = deliver(status, str(token), callbacks)
+    backend.delivered(name)
     return {"resumed": resumed, "job": name, "status": status.status}
