@@ -3,7 +3,7 @@
  *
  *   GET  api/config                       -> region, userPoolId, clientId, cognitoEndpoint
  *   Cognito's JSON API at cognitoEndpoint  InitiateAuth (USER_PASSWORD_AUTH), RespondToAuthChallenge
- *                                          (NEW_PASSWORD_REQUIRED), GlobalSignOut
+ *                                          (NEW_PASSWORD_REQUIRED, SOFTWARE_TOKEN_MFA), GlobalSignOut
  *   GET  api/jobs                         -> the open jobs
  *   POST api/jobs/<job>/next              -> 200 a screen (a lease) | 204 nothing left for this reviewer
  *   POST api/tasks/<task>/answer          {lease_id, answers: {"image-<id>": {"correct": bool}}}
@@ -29,7 +29,7 @@
     expires: 0, /* ms since epoch */
     refreshToken: null, /* memory only */
     username: "",
-    challenge: null, /* {username, session} while NEW_PASSWORD_REQUIRED is pending */
+    challenge: null, /* {name, username, session} while NEW_PASSWORD_REQUIRED or SOFTWARE_TOKEN_MFA is pending */
     job: null,
     task: null, /* the screen on show: the API's lease JSON */
     grid: null,
@@ -56,7 +56,7 @@
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
   /* ---- status line and views ---- */
-  var VIEWS = ["view-loading", "view-signin", "view-newpw", "view-jobs", "view-review"];
+  var VIEWS = ["view-loading", "view-signin", "view-newpw", "view-mfa", "view-jobs", "view-review"];
 
   function say(text, kind) {
     var status = $("status");
@@ -162,10 +162,16 @@
       return loadJobs(true);
     }
     if (result.ChallengeName === "NEW_PASSWORD_REQUIRED") {
-      state.challenge = { username: username, session: result.Session };
+      state.challenge = { name: result.ChallengeName, username: username, session: result.Session };
       formError("newpw-error", "");
       $("newpw-form").reset();
       showView("view-newpw", "newpw-password");
+      return null;
+    }
+    if (result.ChallengeName === "SOFTWARE_TOKEN_MFA") {
+      /* TOTP turned on for this user (the pool's MFA is optional): the code from the authenticator app */
+      state.challenge = { name: result.ChallengeName, username: username, session: result.Session };
+      showCodeForm("");
       return null;
     }
     throw new CognitoError("UnsupportedChallenge",
@@ -212,7 +218,7 @@
       $("newpw-confirm").focus();
       return;
     }
-    if (!state.challenge) { showSignIn("Sign in again."); return; }
+    if (!state.challenge || state.challenge.name !== "NEW_PASSWORD_REQUIRED") { showSignIn("Sign in again."); return; }
     var button = $("newpw-submit");
     setBusy(button, true, "Saving\u2026");
     formError("newpw-error", "");
@@ -234,6 +240,70 @@
         : "Could not reach the sign-in service: check your connection and try again.");
       $("newpw-password").focus();
     }).then(function () { setBusy(button, false, "Set password and sign in"); });
+  }
+
+  /* ---- SOFTWARE_TOKEN_MFA: the 6-digit code of the reviewer's authenticator app ---- */
+  function showCodeForm(message) {
+    $("mfa-form").reset();
+    $("mfa-user").textContent = state.challenge ? state.challenge.username : "";
+    formError("mfa-error", message);
+    showView("view-mfa", "mfa-code");
+  }
+
+  function codeMessage(error) {
+    if (error instanceof CognitoError) {
+      if (error.name === "CodeMismatchException") {
+        return "That code is not right. Enter the code your authenticator app shows now.";
+      }
+      if (error.name === "ExpiredCodeException") {
+        return "That code was already used or has expired: wait for the next code, then enter it.";
+      }
+      if (error.name === "TooManyRequestsException" || error.name === "LimitExceededException" ||
+          error.name === "TooManyFailedAttemptsException") {
+        return "Too many attempts: wait a minute, then try again.";
+      }
+      return error.message;
+    }
+    return "Could not reach the sign-in service: check your connection and try again.";
+  }
+
+  function onCode(event) {
+    event.preventDefault();
+    var input = $("mfa-code");
+    var code = input.value.replace(/\s+/g, "");
+    if (!/^[0-9]{6}$/.test(code)) {
+      formError("mfa-error", "Enter the 6 digits your authenticator app shows, without spaces.");
+      input.focus();
+      return;
+    }
+    if (!state.challenge || state.challenge.name !== "SOFTWARE_TOKEN_MFA") { showSignIn("Sign in again."); return; }
+    var button = $("mfa-submit");
+    setBusy(button, true, "Verifying\u2026");
+    $("mfa-cancel").disabled = true;
+    formError("mfa-error", "");
+    var challenge = state.challenge;
+    cognito("RespondToAuthChallenge", {
+      ChallengeName: "SOFTWARE_TOKEN_MFA",
+      ClientId: state.config.clientId,
+      Session: challenge.session,
+      ChallengeResponses: { USERNAME: challenge.username, SOFTWARE_TOKEN_MFA_CODE: code }
+    }).then(function (result) {
+      $("mfa-form").reset();
+      return afterAuth(result, challenge.username);
+    }).catch(function (error) {
+      if (error instanceof CognitoError && error.name === "NotAuthorizedException") {
+        /* Cognito's session of this sign-in expired (3 minutes) or was used up: start again */
+        showSignIn("Your sign-in expired before a code was accepted: sign in again with your password, then enter the code your app shows.");
+        return;
+      }
+      if (state.challenge !== challenge) return;
+      input.value = "";
+      formError("mfa-error", codeMessage(error));
+      input.focus();
+    }).then(function () {
+      setBusy(button, false, "Verify and sign in");
+      $("mfa-cancel").disabled = false;
+    });
   }
 
   function refreshToken() {
@@ -584,6 +654,8 @@
   function boot() {
     $("signin-form").addEventListener("submit", onSignIn);
     $("newpw-form").addEventListener("submit", onNewPassword);
+    $("mfa-form").addEventListener("submit", onCode);
+    $("mfa-cancel").addEventListener("click", function () { showSignIn(""); });
     $("sign-out").addEventListener("click", signOut);
     $("jobs-refresh").addEventListener("click", function () { say(""); loadJobs(false); });
     fetch("api/config", { credentials: "omit", cache: "no-store" }).then(function (response) {
