@@ -76,6 +76,23 @@ class FakeBackend:
     api_auth: list[str | None] = field(default_factory=list)
     token: str = "access-token-1"
     refresh_works: bool = True
+    mfa_code: str | None = None  # TOTP turned on: the password is followed by SOFTWARE_TOKEN_MFA, answered with this
+    mfa_sessions: int = 0  # SOFTWARE_TOKEN_MFA challenges handed out (their Session is f"mfa-session-{n}")
+    mfa_session_valid: bool = True  # False: Cognito's session of the challenge has expired
+
+    def _signed_in(self, route: Any, auth: dict[str, Any]) -> None:
+        """Tokens, or first the SOFTWARE_TOKEN_MFA challenge when the user has TOTP turned on."""
+        if self.mfa_code is None:
+            self._json(route, 200, {"AuthenticationResult": auth}, CORS)
+            return
+        self.mfa_sessions += 1
+        self.mfa_session_valid = True
+        challenge = {
+            "ChallengeName": "SOFTWARE_TOKEN_MFA",
+            "ChallengeParameters": {"USER_ID_FOR_SRP": "alice"},
+            "Session": f"mfa-session-{self.mfa_sessions}",
+        }
+        self._json(route, 200, challenge, CORS)
 
     def route(self, route: Any) -> None:
         request = route.request
@@ -108,13 +125,26 @@ class FakeBackend:
             elif self.new_password is None and params.get("PASSWORD") == self.password:
                 self._json(route, 200, {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "session-1"}, CORS)
             elif self.new_password is not None and params.get("PASSWORD") == self.new_password:
-                self._json(route, 200, {"AuthenticationResult": auth}, CORS)
+                self._signed_in(route, auth)
             else:
                 error = {"__type": "NotAuthorizedException", "message": "Incorrect username or password."}
                 self._json(route, 400, error, CORS)
+        elif action == "RespondToAuthChallenge" and body.get("ChallengeName") == "SOFTWARE_TOKEN_MFA":
+            answer = body.get("ChallengeResponses", {})
+            if not self.mfa_session_valid or body.get("Session") != f"mfa-session-{self.mfa_sessions}":
+                error = {
+                    "__type": "NotAuthorizedException",
+                    "message": "Invalid session for the user, session is expired.",
+                }
+                self._json(route, 400, error, CORS)
+            elif answer.get("SOFTWARE_TOKEN_MFA_CODE") != self.mfa_code or answer.get("USERNAME") != "alice":
+                error = {"__type": "CodeMismatchException", "message": "Invalid code received for user"}
+                self._json(route, 400, error, CORS)
+            else:
+                self._json(route, 200, {"AuthenticationResult": auth}, CORS)
         elif action == "RespondToAuthChallenge":
             self.new_password = body["ChallengeResponses"]["NEW_PASSWORD"]
-            self._json(route, 200, {"AuthenticationResult": auth}, CORS)
+            self._signed_in(route, auth)
         elif action == "GlobalSignOut":
             self._json(route, 200, {}, CORS)
         else:
@@ -487,3 +517,166 @@ def test_an_expired_access_token_is_refreshed_once_then_the_call_repeated(site: 
     assert site.page.locator("#signin-error").inner_text() == "Your session has ended: sign in again."
     assert site.page.evaluate("Object.keys(sessionStorage)") == []
     assert site.errors == []
+
+
+# --- SOFTWARE_TOKEN_MFA: the code of the reviewer's authenticator app ---------------------------------
+
+
+def _cognito_calls(backend: FakeBackend) -> list[tuple[str, Any]]:
+    return [(target.rsplit(".", 1)[-1], body) for method, target, body in backend.calls if method == "COGNITO"]
+
+
+def _mfa_answer(session: str, code: str) -> dict[str, Any]:
+    """The exact RespondToAuthChallenge body the page sends for a code."""
+    return {
+        "ChallengeName": "SOFTWARE_TOKEN_MFA",
+        "ClientId": "client-1",
+        "Session": session,
+        "ChallengeResponses": {"USERNAME": "alice", "SOFTWARE_TOKEN_MFA_CODE": code},
+    }
+
+
+def _password(site: Site, password: str) -> None:
+    page = site.page
+    page.wait_for_selector("#signin-username:focus")
+    page.fill("#signin-username", "alice")
+    page.fill("#signin-password", password)
+    page.keyboard.press("Enter")
+
+
+def _code_error(site: Site) -> str:
+    site.page.wait_for_selector("#mfa-error:visible")
+    return " ".join(site.page.locator("#mfa-error").inner_text().split())
+
+
+def test_a_totp_code_is_asked_after_the_password_a_wrong_one_then_the_right_one(browser: Any) -> None:
+    backend = FakeBackend([screen(1)], new_password="My-New-Passw0rd!", mfa_code="123456")
+    site = Site(browser, backend)
+    try:
+        page = site.page
+        _password(site, "My-New-Passw0rd!")
+        page.wait_for_selector("#mfa-code:focus")  # the code form, its input focused
+        assert page.locator("#view-signin").is_hidden() and page.locator("#view-newpw").is_hidden()
+        assert page.locator("#mfa-title").inner_text() == "Enter your sign-in code"
+        assert "Enter the 6-digit code from your authenticator app for alice." in page.locator("#view-mfa").inner_text()
+        code = page.locator("#mfa-code")
+        assert code.get_attribute("autocomplete") == "one-time-code"
+        assert code.get_attribute("inputmode") == "numeric"
+        assert code.get_attribute("pattern") == "[0-9]{6}"
+        assert page.locator("#mfa-error").get_attribute("role") == "alert"
+        assert page.locator("#mfa-error").get_attribute("aria-live") == "assertive"
+        assert page.locator("#user").is_hidden()  # not signed in yet
+        assert page.evaluate("Object.keys(sessionStorage)") == []
+        _screenshot(site, "review-mfa.png")
+
+        # not 6 digits: said on the page, nothing sent
+        page.keyboard.type("12345")
+        page.keyboard.press("Enter")
+        assert _code_error(site) == "Enter the 6 digits your authenticator app shows, without spaces."
+        assert [a for a, _ in _cognito_calls(backend)] == ["InitiateAuth"]
+
+        # a wrong code: said, the field emptied and focused, the same challenge answered again
+        page.fill("#mfa-code", "000000")
+        page.click("#mfa-submit")
+        page.wait_for_function("() => document.getElementById('mfa-error').textContent.includes('not right')")
+        assert _code_error(site) == "That code is not right. Enter the code your authenticator app shows now."
+        page.wait_for_selector("#mfa-code:focus")
+        assert code.input_value() == ""
+        assert page.locator("#mfa-submit").is_enabled()
+        _screenshot(site, "review-mfa-wrong.png")
+
+        page.keyboard.type("123 456")  # as some apps show it: the space is dropped
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".app-job button[data-job]")
+        assert _cognito_calls(backend) == [
+            (
+                "InitiateAuth",
+                {
+                    "AuthFlow": "USER_PASSWORD_AUTH",
+                    "ClientId": "client-1",
+                    "AuthParameters": {"USERNAME": "alice", "PASSWORD": "My-New-Passw0rd!"},
+                },
+            ),
+            ("RespondToAuthChallenge", _mfa_answer("mfa-session-1", "000000")),
+            ("RespondToAuthChallenge", _mfa_answer("mfa-session-1", "123456")),
+        ]
+        # then exactly as a password sign-in: the session of this tab, the job list, the user shown
+        assert page.locator("#user-name").inner_text() == "alice"
+        assert page.evaluate("Object.keys(sessionStorage)") == ["bulkqa.review.session"]
+        assert backend.api_auth == ["Bearer access-token-1"]
+        assert page.locator("#view-mfa").is_hidden() and page.locator("#mfa-error").is_hidden()
+        assert page.locator("#mfa-code").input_value() == ""
+        site.start()  # and reviewing works
+        assert page.locator("#bq [data-tile]").count() == 25
+        assert site.errors == [] and site.dialogs == [] and site.csp_violations == []
+    finally:
+        site.close()
+
+
+def test_a_new_password_then_the_totp_code(browser: Any) -> None:
+    backend = FakeBackend([screen(1)], mfa_code="654321")
+    site = Site(browser, backend)
+    try:
+        page = site.page
+        _password(site, backend.password)
+        page.wait_for_selector("#newpw-password:focus")
+        page.keyboard.type("My-New-Passw0rd!")
+        page.fill("#newpw-confirm", "My-New-Passw0rd!")
+        page.click("#newpw-submit")
+        page.wait_for_selector("#mfa-code:focus")
+        assert page.locator("#view-newpw").is_hidden()
+        page.keyboard.type("654321")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".app-job button[data-job]")
+        assert [(a, b.get("ChallengeName")) for a, b in _cognito_calls(backend)] == [
+            ("InitiateAuth", None),
+            ("RespondToAuthChallenge", "NEW_PASSWORD_REQUIRED"),
+            ("RespondToAuthChallenge", "SOFTWARE_TOKEN_MFA"),
+        ]
+        assert _cognito_calls(backend)[-1][1] == _mfa_answer("mfa-session-1", "654321")
+        assert page.locator("#user-name").inner_text() == "alice"
+        assert site.errors == [] and site.csp_violations == []
+    finally:
+        site.close()
+
+
+def test_an_expired_sign_in_session_goes_back_to_sign_in_and_back_to_sign_in_cancels(browser: Any) -> None:
+    backend = FakeBackend([screen(1)], new_password="My-New-Passw0rd!", mfa_code="123456")
+    site = Site(browser, backend)
+    try:
+        page = site.page
+        _password(site, "My-New-Passw0rd!")
+        page.wait_for_selector("#mfa-code:focus")
+        backend.mfa_session_valid = False  # Cognito's session of the challenge ran out (3 minutes)
+        page.keyboard.type("123456")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#signin-username:focus")
+        assert page.locator("#signin-error").inner_text() == (
+            "Your sign-in expired before a code was accepted: sign in again with your password,"
+            " then enter the code your app shows."
+        )
+        assert page.locator("#view-mfa").is_hidden()
+        assert page.evaluate("Object.keys(sessionStorage)") == []
+
+        # a new sign-in gets a new challenge, and its Session is the one answered
+        _password(site, "My-New-Passw0rd!")
+        page.wait_for_selector("#mfa-code:focus")
+        assert page.locator("#mfa-error").is_hidden()  # nothing left over from before
+        page.click("#mfa-cancel")  # Back to sign-in: nothing sent
+        page.wait_for_selector("#signin-username:focus")
+        assert page.locator("#signin-error").is_hidden()
+        _password(site, "My-New-Passw0rd!")
+        page.wait_for_selector("#mfa-code:focus")
+        page.keyboard.type("123456")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".app-job button[data-job]")
+        assert [(a, b.get("Session")) for a, b in _cognito_calls(backend)] == [
+            ("InitiateAuth", None),
+            ("RespondToAuthChallenge", "mfa-session-1"),
+            ("InitiateAuth", None),
+            ("InitiateAuth", None),
+            ("RespondToAuthChallenge", "mfa-session-3"),
+        ]
+        assert site.errors == [] and site.csp_violations == []
+    finally:
+        site.close()

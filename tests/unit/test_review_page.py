@@ -213,7 +213,13 @@ def test_index_has_no_inline_script_style_or_handler_and_loads_only_its_assets()
     assert "http://" not in html and "https://" not in html  # nothing from elsewhere
     # the views app.js switches between
     ids = {a.get("id") for _, a in parser.elements}
-    assert {"view-signin", "view-newpw", "view-jobs", "view-review", "status", "sign-out"} <= ids
+    assert {"view-signin", "view-newpw", "view-mfa", "view-jobs", "view-review", "status", "sign-out"} <= ids
+    # the authenticator code: a one-time code field phones and password managers recognise, errors announced
+    (code,) = [a for t, a in parser.elements if t == "input" and a.get("id") == "mfa-code"]
+    assert code.get("autocomplete") == "one-time-code" and code.get("inputmode") == "numeric"
+    assert code.get("pattern") == "[0-9]{6}" and code.get("type") == "text"
+    (code_error,) = [a for _, a in parser.elements if a.get("id") == "mfa-error"]
+    assert code_error.get("role") == "alert" and code_error.get("aria-live") == "assertive"
     (status,) = [a for _, a in parser.elements if a.get("id") == "status"]
     assert status.get("aria-live") == "polite" and status.get("role") == "status"
     # every input has a label
@@ -268,6 +274,9 @@ def test_app_calls_cognito_and_the_api_as_documented() -> None:
         'AuthFlow: "USER_PASSWORD_AUTH"',
         '"NEW_PASSWORD_REQUIRED"',
         '"RespondToAuthChallenge"',
+        'ChallengeName: "SOFTWARE_TOKEN_MFA"',
+        "SOFTWARE_TOKEN_MFA_CODE: code",
+        '"CodeMismatchException"',
         '"Bearer "',
         '"api/config"',
         '"api/jobs"',
