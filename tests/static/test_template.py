@@ -458,11 +458,14 @@ def uses(stack: cfn.Stack = S) -> dict[str, set[tuple[str, str]]]:
         | (
             # or the self-hosted backend: SelfHostedJobs.start creates the job (create_job: a transaction of
             # two Puts; meta: GetItem), reads the manifest (stream), writes its slots (put_slots:
-            # BatchWriteItem), opens it (begin: UpdateItem); status() reads META
+            # BatchWriteItem), opens it (begin: UpdateItem); status() reads META; delivered() after a re-check
+            # resumed the workflow ends a complete job (UpdateItem) and marks it delivered (mark_delivered: a
+            # transaction of an Update and the open-job entry's Delete)
             {
                 ("dynamodb:GetItem", review),
                 ("dynamodb:PutItem", review),
                 ("dynamodb:UpdateItem", review),
+                ("dynamodb:DeleteItem", review),
                 ("dynamodb:BatchWriteItem", review),
                 ("s3:GetObject", obj(keys.manifest_key(run, 0))),
             }

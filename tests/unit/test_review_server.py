@@ -31,6 +31,7 @@ from bulkqa_local.review_server import (
     select_route,
     stringify_claims,
 )
+from bulkqa_local.usage import Usage
 
 REGION = "us-east-1"
 SCOPE = "aws.cognito.signin.user.admin"
@@ -49,6 +50,7 @@ class FakeCloud:
     stack: Any
     functions: dict[str, _Fn]
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
 
     def invoke(self, name: str, payload: dict[str, Any]) -> Any:
         self.calls.append((name, payload))
@@ -196,9 +198,11 @@ def test_unknown_route_is_api_gateways_404(server: tuple[ReviewServer, FakeCloud
 
 
 def test_public_route_event_is_payload_format_2(server: tuple[ReviewServer, FakeCloud]) -> None:
-    running, _ = server
+    running, cloud = server
+    before = cloud.usage.api_requests
     status, headers, body = _call(running.url + "assets/app.js?v=1&v=2", headers={"X-Custom": "Yes"})
     assert status == 200
+    assert cloud.usage.api_requests == before + 1  # a request matching a route is billed (aws-usage.json)
     event = json.loads(body)["event"]
     assert event["version"] == "2.0"
     assert event["routeKey"] == "GET /assets/{file}"
