@@ -265,16 +265,7 @@ def run_demo(
             out_dir = None
             if run_id:
                 out_dir = out or Path("out") / run_id
-                out_dir.mkdir(parents=True, exist_ok=True)
-                s3 = cloud.client("s3")
-                for filename in RUN_FILES:
-                    for key in (f"reports/{run_id}/{filename}", f"runs/{run_id}/{filename}"):
-                        try:
-                            body = s3.get_object(Bucket=cloud.bucket, Key=key)["Body"].read()
-                        except s3.exceptions.NoSuchKey:
-                            continue
-                        (out_dir / filename).write_bytes(body)
-                        break
+                copy_run_files(cloud, run_id, out_dir)
                 images = 0
                 if (out_dir / "report.json").exists():
                     report = _read_report(out_dir / "report.json")
@@ -338,6 +329,23 @@ def _self_hosted_crowd(
         say(f"review page: {server.url} ({workers} simulated reviewer(s) sign in and answer over HTTP)")
         with crew:
             yield crew
+
+
+def copy_run_files(cloud: LocalCloud, run_id: str, out: Path) -> list[Path]:
+    """The run's files (``RUN_FILES``: the reports, else the run's own copy) from the bucket to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    s3 = cloud.client("s3")
+    written = []
+    for filename in RUN_FILES:
+        for key in (f"reports/{run_id}/{filename}", f"runs/{run_id}/{filename}"):
+            try:
+                body = s3.get_object(Bucket=cloud.bucket, Key=key)["Body"].read()
+            except s3.exceptions.NoSuchKey:
+                continue
+            (out / filename).write_bytes(body)
+            written.append(out / filename)
+            break
+    return written
 
 
 def _progress_line(cloud: LocalCloud) -> str:

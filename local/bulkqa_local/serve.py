@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from .demo import (
-    RUN_FILES,
     _failure,
     _local_cloud_logs_quiet,
     _parameter_text,
     _read_report,
     _run_id_from_history,
     _sample,
+    copy_run_files,
     print_table,
 )
 
@@ -336,16 +336,7 @@ def _collect(cloud: LocalCloud, out: Path, log_file: Path, stopped: bool, tell: 
     error, cause, _ = _failure(cloud, execution) if status != "SUCCEEDED" else (None, None, None)
     result = ServeResult(status, run_id, out, stopped, error=error, cause=cause)
     if run_id:
-        s3 = cloud.client("s3")
-        for filename in RUN_FILES:
-            for key in (f"reports/{run_id}/{filename}", f"runs/{run_id}/{filename}"):
-                try:
-                    body = s3.get_object(Bucket=cloud.bucket, Key=key)["Body"].read()
-                except s3.exceptions.NoSuchKey:
-                    continue
-                (out / filename).write_bytes(body)
-                result.files.append(out / filename)
-                break
+        result.files.extend(copy_run_files(cloud, run_id, out))
         if (out / "report.json").exists():
             result.report = _read_report(out / "report.json")
             usage = cloud.usage.report(result.report["rows"]["accepted"])
