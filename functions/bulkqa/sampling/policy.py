@@ -9,12 +9,13 @@ Pure functions over typed data; no clock, no I/O, no global random state.
 - **Round 1** reviews ``first_round_per_stratum`` items (one screen) of every stratum, or all of a
   smaller one: every (class, bucket) cell gets a first estimate.
 - **Later rounds.** Per class, the edges below the current guarantee whose decision is open
-  (:func:`bulkqa.sampling.strata.edge_states`) and whose point estimate reaches the target are the ones a
-  review can still move. For each such edge the policy projects how many more draws, spread over its
-  strata by Neyman allocation (``n_k`` proportional to ``N_k sqrt(p_k (1 - p_k))``), would bring its lower
-  bound to the target if the observed shares held; it picks the edge that needs the fewest and asks for
-  that many (times ``overshoot``, at most ``round_cap_per_class``). Edges whose estimate is below the
-  target are not sampled further (reviews there would mostly confirm that no guarantee is possible).
+  (:func:`bulkqa.sampling.strata.edge_states`) and whose stratified estimate is within one standard
+  error of the target or above are the ones a review can still move. For each such edge the policy
+  projects how many more draws, spread over its strata by Neyman allocation (``n_k`` proportional to
+  ``N_k sqrt(p_k (1 - p_k))``), would bring its lower bound to the target if the observed shares held.
+  It picks the lowest edge that one round (``round_cap_per_class`` draws) can settle -- its draws also
+  tighten every edge above it -- or else the cheapest, and asks for that many draws times ``overshoot``
+  (at most ``round_cap_per_class``).
 - **Stop** when no class has an edge worth sampling (``settled``), the round limit or the budget is
   reached, or every stratum that would be drawn from is exhausted (then it is fully reviewed).
 
@@ -167,6 +168,28 @@ def _needed(strata: Sequence[StratumCounts], target: float, alpha: float) -> tup
     return lo, _neyman(strata, lo)
 
 
+def _promising(strata: Sequence[StratumCounts], target: float) -> bool:
+    """Whether the pooled share observed over ``strata`` is within one standard error of ``target`` or above.
+
+    (Stratified estimate and its standard error, shares smoothed as (c + 1) / (n + 2).) Edges that fail this
+    are not sampled further: reviews there would most likely confirm that no guarantee is possible.
+    """
+    total = sum(s.population for s in strata)
+    if total == 0:
+        return False
+    estimate = variance = 0.0
+    for s in strata:
+        if s.population == 0 or s.reviewed == 0:
+            continue
+        share = s.correct / s.reviewed
+        smooth = (s.correct + 1) / (s.reviewed + 2)
+        weight = s.population / total
+        fpc = (s.population - s.reviewed) / s.population
+        estimate += weight * share
+        variance += weight * weight * smooth * (1.0 - smooth) / s.reviewed * fpc
+    return estimate + math.sqrt(variance) >= target
+
+
 def class_request(cls: ClassStrata, options: SamplingOptions) -> list[int]:
     """More draws per stratum of one class for the next round (all zero: nothing worth sampling)."""
     strata = cls.strata
@@ -180,17 +203,18 @@ def class_request(cls: ClassStrata, options: SamplingOptions) -> list[int]:
     floor = next(k for k in range(len(cls.edges) - 1) if strata[k].population) if states else 0
     guaranteed = next((i for i, e in enumerate(states) if e.state == "guaranteed"), len(states))
     alpha = stratum_alpha(cls, options.alpha)
-    best: tuple[int, int, list[int]] | None = None
+    choices: list[tuple[int, int, list[int]]] = []
     for i in range(guaranteed):
         edge = states[i]
-        if edge.state != "open" or edge.bounds.estimate is None or edge.bounds.estimate < target:
-            continue
         k = floor + i
-        more, give = _needed(strata[k:], target, alpha)
-        if more == 0:
+        if edge.state != "open" or not _promising(strata[k:], target):
             continue
-        if best is None or more < best[0]:
-            best = (more, k, give)
+        more, give = _needed(strata[k:], target, alpha)
+        if more:
+            choices.append((more, k, give))
+    affordable = [c for c in choices if c[0] * options.overshoot <= options.round_cap_per_class]
+    # the lowest edge one round can settle (its draws also tighten every edge above it), else the cheapest
+    best = min(affordable, key=lambda c: c[1]) if affordable else min(choices, default=None)
     request = [0] * len(strata)
     if best is None:
         return request
