@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .confseq import count_interval
-from .strata import ALPHA, ClassStrata, StratumCounts, edge_states, stratum_alpha, target_precision
+from .strata import ALPHA, ClassStrata, StratumCounts, edge_states, stratum_alphas, target_precision
 
 
 @dataclass(frozen=True)
@@ -136,11 +136,11 @@ def _neyman(strata: Sequence[StratumCounts], extra: int) -> list[int]:
     return give
 
 
-def _projected_low(strata: Sequence[StratumCounts], give: Sequence[int], alpha: float) -> float:
+def _projected_low(strata: Sequence[StratumCounts], give: Sequence[int], alphas: Sequence[float]) -> float:
     """The pooled lower bound if ``give`` more draws per stratum showed the shares observed so far."""
     low = 0
     total = 0
-    for s, g in zip(strata, give, strict=True):
+    for s, g, alpha in zip(strata, give, alphas, strict=True):
         if s.population == 0:
             continue
         n = s.reviewed + g
@@ -151,17 +151,17 @@ def _projected_low(strata: Sequence[StratumCounts], give: Sequence[int], alpha: 
     return low / total if total else 0.0
 
 
-def _needed(strata: Sequence[StratumCounts], target: float, alpha: float) -> tuple[int, list[int]]:
+def _needed(strata: Sequence[StratumCounts], target: float, alphas: Sequence[float]) -> tuple[int, list[int]]:
     """Fewest more draws (Neyman-allocated) whose projected lower bound reaches ``target``, and their split."""
     room = sum(s.population - s.reviewed for s in strata)
     if room == 0:
         return 0, [0] * len(strata)
     lo, hi = 1, room
-    if _projected_low(strata, _neyman(strata, hi), alpha) < target:
+    if _projected_low(strata, _neyman(strata, hi), alphas) < target:
         return room, _neyman(strata, room)
     while lo < hi:
         mid = (lo + hi) // 2
-        if _projected_low(strata, _neyman(strata, mid), alpha) >= target:
+        if _projected_low(strata, _neyman(strata, mid), alphas) >= target:
             hi = mid
         else:
             lo = mid + 1
@@ -202,14 +202,14 @@ def class_request(cls: ClassStrata, options: SamplingOptions) -> list[int]:
     # states[i] is the edge of stratum floor + i (edge_bounds starts at the lowest non-empty bucket)
     floor = next(k for k in range(len(cls.edges) - 1) if strata[k].population) if states else 0
     guaranteed = next((i for i, e in enumerate(states) if e.state == "guaranteed"), len(states))
-    alpha = stratum_alpha(cls, options.alpha)
+    alphas = stratum_alphas(cls, options.alpha)
     choices: list[tuple[int, int, list[int]]] = []
     for i in range(guaranteed):
         edge = states[i]
         k = floor + i
         if edge.state != "open" or not _promising(strata[k:], target):
             continue
-        more, give = _needed(strata[k:], target, alpha)
+        more, give = _needed(strata[k:], target, alphas[k:])
         if more:
             choices.append((more, k, give))
     affordable = [c for c in choices if c[0] * options.overshoot <= options.round_cap_per_class]
