@@ -23,6 +23,7 @@ from bulkqa.sampling import (
     guaranteed_threshold,
     plan_round,
     settled,
+    stratum_alphas,
     target_precision,
 )
 
@@ -289,3 +290,20 @@ def test_simulation_false_guarantees_and_coverage() -> None:
     assert guarantees > classes // 4  # the simulation does exercise guarantees
     assert false_guarantees / classes <= 0.05
     assert covered / intervals >= 0.93
+
+
+def test_alpha_is_split_over_the_non_empty_strata() -> None:
+    cls = ClassStrata(
+        EDGES, (StratumCounts(0, 0, 0), StratumCounts(100, 0, 0), StratumCounts(300, 0, 0), StratumCounts(600, 0, 0))
+    )
+    alphas = stratum_alphas(cls)
+    assert sum(a for a, s in zip(alphas, cls.strata, strict=True) if s.population) == pytest.approx(0.05)
+    assert alphas[1] < alphas[2] < alphas[3]
+
+
+def test_round_one_planned_again_after_its_reviews_moves_on() -> None:
+    population = _population([[400, 400, 400, 400]])
+    first = plan_round(population, {}, budget=0, round_no=1, seed="r").items
+    reviewed = dict.fromkeys(first, True)
+    again = plan_round(population, reviewed, budget=0, round_no=1, seed="r")
+    assert not set(again.items) & set(first)

@@ -22,6 +22,7 @@ from .strata import (
     edge_bounds,
     edge_states,
     guaranteed_threshold,
+    stratum_alphas,
     target_precision,
 )
 
@@ -48,5 +49,6 @@ __all__ = [
     "plan_round",
     "proportion_interval",
     "settled",
+    "stratum_alphas",
     "target_precision",
 ]

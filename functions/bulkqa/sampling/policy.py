@@ -268,7 +268,7 @@ def plan_round(
             for label in labels
         ]
         requests = [[max(0, g) for g in r] for r in requests]
-    else:
+    if round_no > 1 or not any(any(r) for r in requests):
         requests = [class_request(counts[label], opts) for label in labels]
     if not any(any(r) for r in requests):
         exhausted = all(s.exhausted for c in counts.values() for s in c.strata)
