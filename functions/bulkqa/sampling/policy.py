@@ -15,7 +15,7 @@ Pure functions over typed data; no clock, no I/O, no global random state.
   ``N_k sqrt(p_k (1 - p_k))``), would bring its lower bound to the target if the observed shares held.
   It picks the lowest edge that one round (``round_cap_per_class`` draws) can settle -- its draws also
   tighten every edge above it -- or else the cheapest, and asks for that many draws times ``overshoot``
-  (at most ``round_cap_per_class``).
+  (at least ``min_round_per_class``, at most ``round_cap_per_class``).
 - **Stop** when no class has an edge worth sampling (``settled``), the round limit or the budget is
   reached, or every stratum that would be drawn from is exhausted (then it is fully reviewed).
 
@@ -37,7 +37,11 @@ from .strata import ALPHA, ClassStrata, StratumCounts, edge_states, stratum_alph
 
 @dataclass(frozen=True)
 class SamplingOptions:
-    """How to sample. ``max_rounds`` counts round 1."""
+    """How to sample. ``max_rounds`` counts round 1.
+
+    A later round asks, per class, for the projected draws times ``overshoot``, at least
+    ``min_round_per_class`` (one screen) and at most ``round_cap_per_class``.
+    """
 
     max_fp_ratio: float = 0.1
     alpha: float = ALPHA
@@ -45,6 +49,7 @@ class SamplingOptions:
     max_rounds: int = 4
     round_cap_per_class: int = 400
     overshoot: float = 1.2
+    min_round_per_class: int = 25
 
 
 class Population(NamedTuple):
@@ -219,7 +224,7 @@ def class_request(cls: ClassStrata, options: SamplingOptions) -> list[int]:
     if best is None:
         return request
     more, k, give = best
-    wanted = min(options.round_cap_per_class, max(1, math.ceil(more * options.overshoot)))
+    wanted = min(options.round_cap_per_class, max(options.min_round_per_class, math.ceil(more * options.overshoot)))
     for j, g in enumerate(_neyman(strata[k:], wanted) if wanted != more else give):
         request[k + j] = g
     return request
