@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from fractions import Fraction
@@ -307,3 +308,22 @@ def test_round_one_planned_again_after_its_reviews_moves_on() -> None:
     reviewed = dict.fromkeys(first, True)
     again = plan_round(population, reviewed, budget=0, round_no=1, seed="r")
     assert not set(again.items) & set(first)
+
+
+def test_exact_time_uniform_error_is_at_most_alpha() -> None:
+    """Every order of a 12-item stratum is equally likely: count those in which the sequence ever misses."""
+    n = 12
+    for k in range(n + 1):
+        misses = 0
+        orders = 0
+        for ones in itertools.combinations(range(n), k):
+            orders += 1
+            marks = set(ones)
+            c = 0
+            for t in range(1, n + 1):
+                c += (t - 1) in marks
+                low, high = count_interval(n, t, c, 0.1)
+                if not low <= k <= high:
+                    misses += 1
+                    break
+        assert misses / orders <= 0.1, (k, misses, orders)

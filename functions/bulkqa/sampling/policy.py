@@ -264,20 +264,20 @@ def plan_round(
         return RoundPlan([], "rounds")
     labels = sorted(population.classes)
     counts = class_counts(population, reviewed)
-    if round_no <= 1:
+    requests: list[list[int]] = []
+    if round_no <= 1:  # every cell's first estimate (what a retried round 1 has not reviewed yet)
         requests = [
             [
-                min(opts.first_round_per_stratum, s.population) - min(s.reviewed, opts.first_round_per_stratum)
+                max(0, min(opts.first_round_per_stratum, s.population) - min(s.reviewed, opts.first_round_per_stratum))
                 for s in counts[label].strata
             ]
             for label in labels
         ]
-        requests = [[max(0, g) for g in r] for r in requests]
-    if round_no > 1 or not any(any(r) for r in requests):
+    if not any(any(r) for r in requests):
         requests = [class_request(counts[label], opts) for label in labels]
     if not any(any(r) for r in requests):
         exhausted = all(s.exhausted for c in counts.values() for s in c.strata)
-        return RoundPlan([], "exhausted" if exhausted and round_no > 1 else "settled")
+        return RoundPlan([], "exhausted" if exhausted else "settled")
     if budget > 0:
         done = sum(s.reviewed for c in counts.values() for s in c.strata)
         if done >= budget:
