@@ -23,6 +23,7 @@ from bulkqa.sampling import (
     edge_bounds,
     guaranteed_threshold,
     plan_round,
+    report_estimate,
     settled,
     stratum_alphas,
     target_precision,
@@ -327,3 +328,13 @@ def test_exact_time_uniform_error_is_at_most_alpha() -> None:
                     misses += 1
                     break
         assert misses / orders <= 0.1, (k, misses, orders)
+
+
+def test_report_estimate_shape() -> None:
+    full = report_estimate(class_estimate(_full((100, 70), (100, 90), (200, 190), (300, 297))))
+    assert full == {"pct_correct": pytest.approx(100 * 647 / 700), "ci95": [pytest.approx(100 * 647 / 700)] * 2}
+    empty = report_estimate(class_estimate(ClassStrata(EDGES, (StratumCounts(0, 0, 0),) * 4)))
+    assert empty == {"pct_correct": None, "ci95": None}
+    partial = report_estimate(class_estimate(ClassStrata(EDGES, (StratumCounts(100, 10, 9),) * 4)))
+    assert partial["ci95"] is not None and partial["pct_correct"] is not None
+    assert partial["ci95"][0] <= partial["pct_correct"] <= partial["ci95"][1]

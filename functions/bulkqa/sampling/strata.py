@@ -31,7 +31,7 @@ that should get one, at the same review share).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 from .confseq import count_interval
 
@@ -78,6 +78,25 @@ class Estimate(NamedTuple):
 
     share: float | None
     interval: Interval | None
+
+
+class PopulationEstimate(TypedDict):
+    """``report.json``'s per-class ``estimate`` (interfaces.md): percentages on the 0-100 scale."""
+
+    pct_correct: float | None
+    ci95: list[float] | None
+
+
+def report_estimate(estimate: Estimate) -> PopulationEstimate:
+    """An :class:`Estimate` in the report's shape; the interval is widened to hold the point if rounding
+    of counts left it a hair outside (as :func:`bulkqa.analysis.stats.ci_pct` does)."""
+    pct = None if estimate.share is None else 100.0 * estimate.share
+    if estimate.interval is None:
+        return {"pct_correct": pct, "ci95": None}
+    low, high = 100.0 * estimate.interval.low, 100.0 * estimate.interval.high
+    if pct is not None:
+        low, high = min(low, pct), max(high, pct)
+    return {"pct_correct": pct, "ci95": [low, high]}
 
 
 class EdgeBounds(NamedTuple):
