@@ -18,10 +18,12 @@
 5. API requests and cost per 1,000 images from each run's ``aws-usage.json``, next to the 2019 sample's
    design for the same file (one PutItem per row, one UpdateItem per image per reviewer, one batch-file
    GET per reviewer answer).
-6. The self-hosted review path: DynamoDB/S3 requests, units, invocations, GB-s and HTTP API requests
+6. Issue #14's sampling simulation (``bench_sampling.py``, 200 synthetic populations of 12 classes;
+   ``--quick``: 48): wrong guarantees, interval coverage, share reviewed, classes left without a guarantee.
+7. The self-hosted review path: DynamoDB/S3 requests, units, invocations, GB-s and HTTP API requests
    per reviewer turn and per screen; AWS cost per 1,000 images next to Ground Truth's fee (target:
    under $0.01, people and Cognito excluded).
-7. The scale targets, PASS/FAIL each (and the 100,000-row demo under 10 minutes). A missed target is a
+8. The scale targets, PASS/FAIL each (and the 100,000-row demo under 10 minutes). A missed target is a
    result, not an error: the exit status is 0 unless a benchmark itself could not run (then 1, after
    writing what was measured).
 
@@ -724,6 +726,41 @@ def _check(run: str, what: str, value: float | None, limit: float, detail: str) 
     return {"run": run, "target": what, "value": value, "limit": limit, "status": status, "detail": detail}
 
 
+#: issue #14's simulation: at least 200 populations of 12 classes (--quick: fewer, same scenarios)
+SAMPLING_POPULATIONS = 200
+SAMPLING_POPULATIONS_QUICK = 48
+
+
+def sampling_checks(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue #14's targets on the simulation, as scale checks (a FAIL is a result, not an error)."""
+    o = result["overall"]
+    run = f"sampling simulation, {o['populations']} populations x 12 classes"
+    return [
+        _check(
+            run,
+            "classes whose guaranteed threshold is wrong (share, <= 0.05)",
+            round(o["false_guarantee_rate"], 4),
+            0.05,
+            f"{o['classes']} classes",
+        ),
+        _check(
+            run,
+            "95 % intervals missing the true population value (share, <= 0.07)",
+            round(1 - min(o["class_coverage"], o["cell_coverage"]), 4),
+            0.07,
+            f"coverage: class {o['class_coverage']:.3f}, cell {o['cell_coverage']:.3f}",
+        ),
+        _check(run, "images reviewed / population (<= 0.15)", round(o["reviewed_share"], 4), 0.15, ""),
+        _check(
+            run,
+            "classes with a true threshold above the lowest edge left without a guarantee (share, = 0)",
+            round(1 - o["guaranteed_when_above_lowest_edge"], 4),
+            0.0,
+            f"{o['guaranteed_when_above_lowest_edge']:.3f} got one",
+        ),
+    ]
+
+
 # --------------------------------------------------------------------------- printing
 
 
@@ -1128,6 +1165,23 @@ def print_results(results: dict[str, Any]) -> None:
         if d.get("self_hosted"):
             _print_self_hosted(d["self_hosted"])
 
+    sampling = results.get("sampling")
+    if sampling:
+        _table(
+            "Sampling simulation (#14; bench/bench_sampling.py): known truth, the policy run to its stop",
+            ["scenario", "populations", "reviewed / population", "got a guarantee", "wrong guarantees", "CI cover"],
+            [
+                [
+                    r["scenario"],
+                    r["populations"],
+                    f"{100 * r['reviewed_share']:.1f} %",
+                    f"{100 * r['guarantee_rate']:.1f} %",
+                    f"{100 * r['false_guarantee_rate']:.1f} %",
+                    f"{100 * r['class_coverage']:.1f} %",
+                ]
+                for r in sampling["scenarios"]
+            ],
+        )
     checks = results.get("checks", [])
     if checks:
         _table(
@@ -1223,6 +1277,16 @@ def main(argv: list[str]) -> int:
         except Exception as exc:
             results["errors"][f"batching {size}"] = f"{exc}\n{traceback.format_exc()}"
         loaded(f"batching {size}")
+
+    # issue #14: the sampling policy against synthetic populations with known truth (bench_sampling.py)
+    say("sampling simulation")
+    try:
+        populations = SAMPLING_POPULATIONS if not args.quick else SAMPLING_POPULATIONS_QUICK
+        results["sampling"] = _child([str(BENCH / "bench_sampling.py"), "--populations", str(populations)], 3600)
+        results["checks"].extend(sampling_checks(results["sampling"]))
+    except Exception as exc:
+        results["errors"]["sampling"] = f"{exc}\n{traceback.format_exc()}"
+    loaded("sampling")
 
     runs: list[tuple[str, pathlib.Path | None, int, str]] = [
         ("sample.csv, 1 reviewer", None, 1, "ground-truth"),
