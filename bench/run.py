@@ -778,7 +778,9 @@ def _digits(value: object, usual: int) -> int:
     """Decimals to print: none for integers, enough for a small float (dollars per 1,000 images)."""
     if not isinstance(value, float):
         return 0
-    return 6 if abs(value) < 0.1 else usual
+    if abs(value) < 0.1:
+        return 6
+    return max(usual, len(f"{value:.6g}".partition(".")[2]))  # 0.15 prints as 0.15, not 0.1
 
 
 def _table(title: str, header: list[str], rows: list[list[object]]) -> None:
