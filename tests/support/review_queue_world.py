@@ -88,32 +88,17 @@ class LockedClient:
         return Locked()
 
 
-def create_review_table(ddb: Any, name: str) -> None:
-    """The template's ReviewTable: pk/sk, the sparse GSI ``queue`` (q_pk/q_sk, projection ALL)."""
+def create_table_from_template(ddb: Any, logical_id: str, name: str) -> None:
+    """The table ``logical_id`` of template.yaml (its keys, attributes and indexes), named ``name``: the
+    tests' tables are the stack's own, never a second description of them."""
+    from bulkqa_local import cfn
+    from bulkqa_local.cloud import TEMPLATE
+
+    props = cfn.load(TEMPLATE)["Resources"][logical_id]["Properties"]
     ddb.create_table(
         TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "q_pk", "q_sk")],
         BillingMode="PAY_PER_REQUEST",
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "queue",
-                "KeySchema": [
-                    {"AttributeName": "q_pk", "KeyType": "HASH"},
-                    {"AttributeName": "q_sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-
-
-def _table(ddb: Any, name: str, *key: str) -> None:
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(key, ("HASH", "RANGE"), strict=False)],
-        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in key],
-        BillingMode="PAY_PER_REQUEST",
+        **{k: props[k] for k in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes") if k in props},
     )
 
 
@@ -138,9 +123,8 @@ class ReviewWorld:
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=self.bucket)
         names = {"labels": f"labels-{suffix}", "runs": f"runs-{suffix}", "review": f"review-{suffix}"}
-        _table(raw_ddb, names["labels"], "run_partition", "item_id")
-        _table(raw_ddb, names["runs"], "pk")
-        create_review_table(raw_ddb, names["review"])
+        for logical, key in (("LabelsTable", "labels"), ("RunsTable", "runs"), ("ReviewTable", "review")):
+            create_table_from_template(raw_ddb, logical, names[key])
         self.store = ObjectStore(s3, self.bucket)
         self.labels = LabelsTable(self.ddb, names["labels"])  # type: ignore[arg-type]
         self.runs = RunsTable(self.ddb, names["runs"])  # type: ignore[arg-type]

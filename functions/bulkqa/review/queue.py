@@ -102,12 +102,13 @@ def open_sk(job: str) -> str:
     return f"JOB#{job}"
 
 
-def queue_pk(job: str, seq: int, shards: int) -> str:
-    return f"Q#{job}#{seq % shards:02d}"
-
-
 def shard_pk(job: str, shard: int) -> str:
     return f"Q#{job}#{shard:02d}"
+
+
+def queue_pk(job: str, seq: int, shards: int) -> str:
+    """The queue shard of a screen's slots."""
+    return shard_pk(job, seq % shards)
 
 
 def queue_sk(k: int, available_at: float, seq: int) -> str:
