@@ -6,7 +6,7 @@ Tests and the local runtime call :func:`reset_clients` after starting or stoppin
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Literal
 
 
 @functools.cache
@@ -26,5 +26,21 @@ def client(service: str) -> Any:  # the service's boto3 client; the adapters dec
     return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
+@functools.cache
+def s3_presigner(addressing_style: Literal["virtual", "path"]) -> Any:  # an S3Client (typed in review.presign)
+    """An S3 client for presigning only (no request is made with it): SigV4 and S3's regional endpoint in
+    every region, us-east-1 included, with ``virtual`` or ``path`` addressing. The default client signs
+    some URLs with SigV2 on the global endpoint, which the page's Content-Security-Policy does not name."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": addressing_style, "us_east_1_regional_endpoint": "regional"},
+    )
+    return boto3.client("s3", config=config)
+
+
 def reset_clients() -> None:
     client.cache_clear()
+    s3_presigner.cache_clear()

@@ -657,7 +657,7 @@ def test_presigned_urls_are_sigv4_on_the_regional_host(monkeypatch: pytest.Monke
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
-    presign.signing_client.cache_clear()
+    aws.reset_clients()
     try:
         urls = presign.image_urls()
         virtual = urlsplit(urls.url("s3://photos/cats/a b.jpg", 300))
@@ -665,7 +665,7 @@ def test_presigned_urls_are_sigv4_on_the_regional_host(monkeypatch: pytest.Monke
         with pytest.raises(ValueError, match="s3://"):
             urls.url("https://photos/cats/a.jpg", 300)
     finally:
-        presign.signing_client.cache_clear()
+        aws.reset_clients()
     assert (virtual.scheme, virtual.netloc, virtual.path) == (
         "https",
         f"photos.s3.{region}.amazonaws.com",
@@ -726,7 +726,6 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewWorld]:
     now = Clock(NOW)
     monkeypatch.setattr("bulkqa.review.clock.now", now)
     aws.reset_clients()
-    presign.signing_client.cache_clear()
     with mock_aws():
         made = ReviewWorld(now, screens=3, images=2, workers=2, lease_seconds=1800)
         made.start()
@@ -745,7 +744,6 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewWorld]:
         monkeypatch.setattr(deps, "callbacks", lambda: made.callbacks)  # counts every resume
         yield made
     aws.reset_clients()
-    presign.signing_client.cache_clear()
 
 
 def handler(method: str, path: str, **kwargs: Any) -> dict[str, Any]:

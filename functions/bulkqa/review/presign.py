@@ -4,16 +4,16 @@ The URLs are signed with SigV4 and name S3's regional endpoint in every region (
 ``https://<bucket>.s3.<region>.amazonaws.com/<key>?X-Amz-...`` (virtual host), or path style,
 ``https://s3.<region>.amazonaws.com/<bucket>/<key>?...``, for a bucket whose name has a dot (a virtual
 host would not match S3's TLS certificate). The page's Content-Security-Policy allows those origins
-(``bulkqa.review.page.image_origins``). boto3's default S3 client signs some URLs with SigV2 on the global
-endpoint: this module builds its own clients for that reason. Signing makes no request; a URL carries
+(``bulkqa.review.page.image_origins``). The signing clients are ``bulkqa.aws.s3_presigner``'s (boto3's
+default S3 client signs some URLs with SigV2 on the global endpoint). Signing makes no request; a URL carries
 the function role's rights and dies with its session.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Final, Literal
 
+from bulkqa import aws
 from bulkqa.keys import parse_s3_uri
 
 if TYPE_CHECKING:
@@ -49,18 +49,8 @@ def image_urls() -> ImageUrls:
     return ImageUrls(signing_client("virtual"), signing_client("path"))
 
 
-@functools.cache
 def signing_client(addressing_style: Literal["virtual", "path"]) -> S3Client:
-    """S3 client for presigning (built on first use, kept for the process): SigV4, the regional endpoint
-    (us-east-1 too), ``virtual`` or ``path`` addressing.
-
-    Tests and the local runtime call ``signing_client.cache_clear()`` when they change credentials.
-    """
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        signature_version="s3v4",
-        s3={"addressing_style": addressing_style, "us_east_1_regional_endpoint": "regional"},
-    )
-    return boto3.client("s3", config=config)
+    """The process's S3 client for presigning with this addressing style (``bulkqa.aws.s3_presigner``: built
+    on first use, kept, cleared with the other clients by ``aws.reset_clients()``)."""
+    client: S3Client = aws.s3_presigner(addressing_style)
+    return client
